@@ -1,0 +1,83 @@
+"""The `gnivo` command line: a thin Typer layer over the library.
+
+Heavy libraries (torch, transformers, trl) are imported inside the commands, so `gnivo --help`
+stays instant. Every command shares one error boundary: a `GnivoError` prints one line and exits 1;
+`--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gnivo_cli.errors import GnivoError
+
+app = typer.Typer(
+    name="gnivo",
+    help="Critic-free RL post-training of language models with GN-IVO.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+_state = {"debug": False}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"gnivo {version('gnivo')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _register() -> None:
+    from gnivo_cli.cli import compare, evaluate, rewards, score, train
+
+    app.command("train")(train.train)
+    app.command("eval")(evaluate.evaluate)
+    app.command("score")(score.score)
+    app.add_typer(rewards.app, name="rewards")
+    app.command("compare")(compare.compare)
+    app.command("plot")(compare.plot)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `gnivo` script: runs the app inside the error boundary."""
+    args = sys.argv[1:] if argv is None else argv
+    if "--debug" in args:
+        _state["debug"] = True
+    try:
+        app(args=args, prog_name="gnivo")
+    except GnivoError as error:
+        if _state["debug"]:
+            raise
+        from rich.text import Text
+
+        from gnivo_cli.console import err_console
+
+        for line in str(error).splitlines() or [type(error).__name__]:
+            err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        if _state["debug"]:
+            raise
+        from gnivo_cli.console import err_console
+
+        err_console.print("[yellow]interrupted[/]")
+        raise SystemExit(130) from None

@@ -1,0 +1,21 @@
+"""User-facing errors: each one is printed as one clear line by the CLI (exit code 1)."""
+
+from __future__ import annotations
+
+
+class GnivoError(Exception):
+    """An error caused by the user's input or environment, not by a bug in gnivo."""
+
+
+class RecipeError(GnivoError):
+    """A recipe failed validation. Holds one message per problem, each naming its key path."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + problem for problem in self.problems))
+
+
+class ModelNotFoundError(GnivoError):
+    """A model reference could not be resolved to weights on this machine."""
