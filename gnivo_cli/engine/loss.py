@@ -1,0 +1,206 @@
+"""The GN-IVO loss: pure tensor functions, no trl import.
+
+For one prompt and its group of K responses with rewards R_i (see docs/algorithm.md):
+
+    w_i    = softmax_i(R_i / alpha)                       target, no gradient ("normalized")
+             or exp(R_i / alpha)                          the paper's Eq. 9 ("exp")
+    l_i(t) = sum_{j < t} m_ij (log pi_theta - log pi_old)(y_ij)   the policy's implicit prefix value
+    CE(t)  = - sum_i w_i log softmax_i(l(t))
+    loss   = mean over groups of the mean over the group's chosen prefix points t of CE(t)
+
+Adding a constant to every l_i(t) of a group leaves CE(t) unchanged: the partition function Z(x),
+shared by the group, cancels. That is why no critic or value head is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+PrefixMode = Literal["final", "sample", "all"]
+WeightMode = Literal["normalized", "exp"]
+PREFIX_MODES: tuple[str, ...] = ("final", "sample", "all")
+WEIGHT_MODES: tuple[str, ...] = ("normalized", "exp")
+
+
+def group_weights(rewards: torch.Tensor, *, group_size: int, alpha: float, weights: WeightMode = "normalized"):
+    """Target weights per response, shape (G, K): softmax(R/alpha) or exp(R/alpha) within each group."""
+    scaled = rewards.detach().float().view(-1, group_size) / alpha
+    if weights == "normalized":
+        return torch.softmax(scaled, dim=-1)
+    if weights == "exp":
+        return torch.exp(scaled)
+    raise ValueError(f"weights must be one of {WEIGHT_MODES}, got {weights!r}")
+
+
+def prefix_log_ratios(
+    logps: torch.Tensor,
+    old_logps: torch.Tensor,
+    mask: torch.Tensor,
+    step_ends: Sequence[Sequence[int]] | torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prefix log-ratios l_i(t) at every prefix point, and how many points each row has.
+
+    Token unit (`step_ends` None): point t is the first t tokens; one cumulative sum gives all of them.
+    Step unit: point t of row i ends at the t-th entry of `step_ends[i]` (0-based index of the step's last
+    token); past its last step a row keeps its whole length. Returns (l, points) with l of shape (B, P).
+    """
+    token_log_ratio = (logps - old_logps) * mask
+    cumulative = token_log_ratio.cumsum(dim=-1)  # (B, T): l_i(t) for t = 1..T
+    if step_ends is None:
+        return cumulative, mask.sum(dim=-1).long()
+    positions, points = _step_positions(step_ends, mask)
+    return cumulative.gather(1, positions), points
+
+
+def _step_positions(step_ends, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gather indices (B, S) into the token cumsum, padded with each row's last position."""
+    rows = mask.shape[0]
+    if isinstance(step_ends, torch.Tensor):
+        step_ends = [[int(p) for p in row if p >= 0] for row in step_ends.tolist()]
+    if len(step_ends) != rows:
+        raise ValueError(f"step_ends has {len(step_ends)} rows, expected {rows}")
+    lengths = mask.sum(dim=-1).long().tolist()
+    width = max((len(ends) for ends in step_ends), default=0) or 1
+    positions = torch.zeros(rows, width, dtype=torch.long)
+    for i, (ends, length) in enumerate(zip(step_ends, lengths, strict=True)):
+        last = max(length - 1, 0)  # the cumsum stops growing after the last real token
+        row = [min(int(p), last) for p in ends] or [last]
+        positions[i] = torch.tensor(row + [last] * (width - len(row)))
+    points = torch.tensor([len(ends) for ends in step_ends], dtype=torch.long)
+    return positions.to(mask.device), points.to(mask.device)
+
+
+@dataclass
+class GnivoLossTerms:
+    """The loss and what it is made of, for logging."""
+
+    loss: torch.Tensor  # scalar
+    group_loss: torch.Tensor  # (G,) mean CE over the chosen prefix points of each group
+    weights: torch.Tensor  # (G, K) targets
+    final_log_ratios: torch.Tensor  # (G, K) l_i(T_g), detached
+    valid_groups: torch.Tensor  # (G,) bool: the group has at least one prefix point
+
+
+def gnivo_loss_terms(
+    logps: torch.Tensor,
+    old_logps: torch.Tensor,
+    mask: torch.Tensor,
+    rewards: torch.Tensor,
+    *,
+    group_size: int,
+    alpha: float,
+    prefix: PrefixMode = "all",
+    weights: WeightMode = "normalized",
+    step_ends: Sequence[Sequence[int]] | torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> GnivoLossTerms:
+    """`gnivo_loss` with its parts: per-group losses, the target weights and the final log-ratios."""
+    _check_shapes(logps, old_logps, mask, rewards, group_size, alpha, prefix)
+    mask = mask.to(logps.dtype)
+    rows = logps.shape[0]
+    groups = rows // group_size
+
+    l, points = prefix_log_ratios(logps, old_logps, mask, step_ends)
+    l = l.view(groups, group_size, -1)  # (G, K, P)
+    group_points = points.view(groups, group_size).max(dim=-1).values  # P_g: the longest member's points
+    target = group_weights(rewards, group_size=group_size, alpha=alpha, weights=weights).to(l.dtype)
+
+    # CE(t) for every group and prefix point: - sum_i w_i log softmax_i(l(t)).
+    log_probs = torch.log_softmax(l, dim=1)
+    cross_entropy = -(target.unsqueeze(-1) * log_probs).sum(dim=1)  # (G, P)
+
+    chosen = _prefix_selection(group_points, cross_entropy.shape[1], prefix, generator).to(l.dtype)
+    counts = chosen.sum(dim=-1)
+    valid = counts > 0
+    group_loss = (cross_entropy * chosen).sum(dim=-1) / counts.clamp(min=1)
+    # Groups whose responses are all empty have no prefix point and carry no signal.
+    loss = group_loss[valid].mean() if bool(valid.any()) else (logps * 0).sum()
+    last = (group_points - 1).clamp(min=0).view(groups, 1, 1).expand(groups, group_size, 1)
+    final = l.detach().gather(2, last).squeeze(-1)
+    return GnivoLossTerms(loss, group_loss.detach(), target, final, valid)
+
+
+def gnivo_loss(
+    logps: torch.Tensor,
+    old_logps: torch.Tensor,
+    mask: torch.Tensor,
+    rewards: torch.Tensor,
+    *,
+    group_size: int,
+    alpha: float,
+    prefix: PrefixMode = "all",
+    weights: WeightMode = "normalized",
+    step_ends: Sequence[Sequence[int]] | torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The GN-IVO loss for consecutive groups of `group_size` rows (the scalar; the trainer adds beta * KL).
+
+    Args:
+        logps: (B, T) per-token log-probs of the completions under the current policy.
+        old_logps: (B, T) the same under pi_old (the sampling policy), no gradient.
+        mask: (B, T) completion mask: 1 on real completion tokens, 0 on padding.
+        rewards: (B,) scalar reward per completion.
+        group_size: K, the responses per prompt; rows [gK, (g+1)K) form group g.
+        alpha: temperature of the target softmax(R / alpha).
+        prefix: which prefix points count: `final` (the whole response), `sample` (one point per group,
+            uniform over its points) or `all` (every point, averaged).
+        weights: `normalized` targets softmax(R/alpha), or the paper's Eq. 9 `exp` weights exp(R/alpha).
+        step_ends: for the `step` unit, per row the 0-based positions of the tokens that end a step.
+        generator: random source for `prefix="sample"`.
+    """
+    return gnivo_loss_terms(
+        logps,
+        old_logps,
+        mask,
+        rewards,
+        group_size=group_size,
+        alpha=alpha,
+        prefix=prefix,
+        weights=weights,
+        step_ends=step_ends,
+        generator=generator,
+    ).loss
+
+
+def _prefix_selection(
+    group_points: torch.Tensor, width: int, prefix: str, generator: torch.Generator | None
+) -> torch.Tensor:
+    """A (G, P) 0/1 mask of the prefix points each group averages over."""
+    index = torch.arange(width, device=group_points.device).unsqueeze(0)  # (1, P)
+    available = index < group_points.unsqueeze(1)
+    if prefix == "all":
+        return available
+    if prefix == "final":
+        return index == (group_points - 1).unsqueeze(1)
+    # "sample": t ~ U{1..P_g}, drawn on the CPU so results do not depend on the device.
+    uniform = torch.rand(group_points.shape[0], generator=generator)
+    drawn = (uniform * group_points.cpu().float()).long().to(group_points.device)
+    return (index == drawn.unsqueeze(1)) & available
+
+
+def _check_shapes(logps, old_logps, mask, rewards, group_size: int, alpha: float, prefix: str) -> None:
+    if logps.dim() != 2 or old_logps.shape != logps.shape or mask.shape != logps.shape:
+        raise ValueError(
+            f"logps, old_logps and mask must share one (B, T) shape, got "
+            f"{tuple(logps.shape)}, {tuple(old_logps.shape)}, {tuple(mask.shape)}"
+        )
+    if rewards.shape != (logps.shape[0],):
+        raise ValueError(f"rewards must have shape ({logps.shape[0]},), got {tuple(rewards.shape)}")
+    if group_size < 2 or logps.shape[0] % group_size:
+        raise ValueError(f"batch of {logps.shape[0]} rows is not made of whole groups of {group_size} (K >= 2)")
+    if alpha <= 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    if prefix not in PREFIX_MODES:
+        raise ValueError(f"prefix must be one of {PREFIX_MODES}, got {prefix!r}")
+
+
+def masked_k3_kl(logps: torch.Tensor, ref_logps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked token mean of the k3 estimator exp(ref - logp) - (ref - logp) - 1 (as trl's GRPO)."""
+    delta = ref_logps - logps
+    per_token = torch.exp(delta) - delta - 1
+    mask = mask.to(per_token.dtype)
+    return (per_token * mask).sum() / mask.sum().clamp(min=1)
