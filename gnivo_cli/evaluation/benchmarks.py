@@ -1,0 +1,344 @@
+"""The benchmark registry: where each math benchmark lives and how to read a problem and its gold answer.
+
+Entries are plain data (no dataset is touched until `load_problems`). A benchmark loads from the Hugging
+Face hub by its dataset id, or from a local JSONL file with the same fields (`data=`), which is what
+offline machines and the tests use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gnivo_cli.errors import GnivoError
+
+Gold = str | int | float
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One benchmark problem: a stable id, the statement, and the gold answer."""
+
+    id: str
+    problem: str
+    gold: Gold
+
+
+def last_boxed(text: str) -> str | None:
+    r"""The content of the last `\boxed{...}` (or `\fbox{...}`) in `text`, counting braces.
+
+    Nested groups such as `\frac{a}{b}` survive; `\boxed 5` (no braces) yields "5"; an unclosed box
+    yields the rest of the text.
+    """
+    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if start < 0:
+        return None
+    rest = text[start + (len("\\boxed") if text.startswith("\\boxed", start) else len("\\fbox")) :]
+    if rest.startswith(" "):  # \boxed 5
+        return rest.strip().split("$")[0].split()[0] if rest.strip() else None
+    if not rest.startswith("{"):
+        return None
+    depth = 0
+    for i, char in enumerate(rest):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return rest[1:i]
+    return rest[1:]
+
+
+# --- gold answer rules: each takes the raw field value and returns the gold answer ----------------------
+
+
+def _as_is(value: Any) -> Gold:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a string or number, got {type(value).__name__}")
+    return value
+
+
+def _last_boxed(value: Any) -> Gold:
+    boxed = last_boxed(str(value))
+    if boxed is None:
+        raise ValueError("no \\boxed{...} in it")
+    return boxed.strip()
+
+
+def _first_without_dollars(value: Any) -> Gold:
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ValueError("empty list")
+        value = value[0]
+    return str(value).strip().strip("$").strip()
+
+
+def _after_hashes(value: Any) -> Gold:
+    text = str(value)
+    if "####" not in text:
+        raise ValueError("no '#### ' line in it")
+    # GSM8K writes thousands with commas ("1,000"); the number is what counts.
+    return text.rsplit("####", 1)[1].strip().replace(",", "")
+
+
+@dataclass(frozen=True)
+class AnswerRule:
+    describe: str
+    extract: Callable[[Any], Gold]
+
+
+AS_IS = AnswerRule("the field as is", _as_is)
+LAST_BOXED = AnswerRule("last \\boxed{} of the field", _last_boxed)
+FIRST_WITHOUT_DOLLARS = AnswerRule("first element of the list, `$` stripped", _first_without_dollars)
+AFTER_HASHES = AnswerRule("the number after `#### `", _after_hashes)
+
+
+def repair_escapes(text: str) -> str:
+    r"""Undo `\f` and `\t` that were written into JSON unescaped and decoded as form feed and TAB."""
+    return text.replace("\x0c", "\\f").replace("\t", "\\t")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Where a benchmark lives and how its fields map to problem, gold answer and id."""
+
+    name: str
+    title: str
+    hf_id: str
+    split: str
+    problem_fields: tuple[str, ...]  # the first one present in a row is used
+    answer_field: str
+    answer_rule: AnswerRule
+    data_file: str  # its file name in a local benchmark folder (see `--data DIR`)
+    size: int
+    id_field: str | None = None
+    hf_config: str | None = None
+    repair: bool = False  # apply `repair_escapes` to the problem text
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        config = f" ({self.hf_config})" if self.hf_config else ""
+        return f"{self.hf_id}{config} [{self.split}]"
+
+    def problem_of(self, row: dict[str, Any]) -> str:
+        for field in self.problem_fields:
+            if field in row and row[field] is not None:
+                text = str(row[field])
+                return repair_escapes(text) if self.repair else text
+        raise ValueError(f"no field {' or '.join(map(repr, self.problem_fields))} (fields: {', '.join(row)})")
+
+    def gold_of(self, row: dict[str, Any]) -> Gold:
+        if row.get(self.answer_field) is None:
+            raise ValueError(f"no field {self.answer_field!r} (fields: {', '.join(row)})")
+        try:
+            return self.answer_rule.extract(row[self.answer_field])
+        except ValueError as error:
+            raise ValueError(f"field {self.answer_field!r}: {error}") from None
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in [
+        Benchmark(
+            name="aime24",
+            title="AIME 2024 (I and II)",
+            hf_id="HuggingFaceH4/aime_2024",
+            split="train",
+            problem_fields=("problem", "question"),
+            answer_field="answer",
+            answer_rule=AS_IS,
+            id_field="id",
+            data_file="aime24.jsonl",
+            size=30,
+        ),
+        Benchmark(
+            name="aime25",
+            title="AIME 2025 (I and II)",
+            hf_id="yentinglin/aime_2025",
+            split="train",
+            problem_fields=("problem", "question"),
+            answer_field="answer",
+            answer_rule=AS_IS,
+            id_field="id",
+            data_file="aime25.jsonl",
+            size=30,
+            # Three problems of the common copy hold "\f"/"\t" decoded as form feed / TAB.
+            repair=True,
+        ),
+        Benchmark(
+            name="amc23",
+            title="AMC 12 2023 (A and B)",
+            hf_id="math-ai/amc23",
+            split="test",
+            problem_fields=("problem", "question"),
+            answer_field="answer",
+            answer_rule=AS_IS,
+            id_field="id",
+            data_file="amc23.jsonl",
+            size=40,
+        ),
+        Benchmark(
+            name="math500",
+            title="MATH-500 (the PRM800K test subset of MATH)",
+            hf_id="HuggingFaceH4/MATH-500",
+            split="test",
+            problem_fields=("problem",),
+            answer_field="answer",
+            answer_rule=AS_IS,
+            id_field="unique_id",
+            data_file="math500.jsonl",
+            size=500,
+            aliases=("math-500", "math_500"),
+        ),
+        Benchmark(
+            name="minerva",
+            title="Minerva Math (OCW courses)",
+            hf_id="svc-huggingface/minerva-math",
+            split="test",
+            problem_fields=("problem", "question"),
+            answer_field="solution",
+            answer_rule=LAST_BOXED,
+            id_field="idx",
+            data_file="minerva_math.jsonl",
+            size=272,
+            aliases=("minerva_math", "minerva-math"),
+        ),
+        Benchmark(
+            name="olympiadbench",
+            title="OlympiadBench (English, open-ended maths)",
+            hf_id="Hothan/OlympiadBench",
+            hf_config="OE_TO_maths_en_COMP",
+            split="train",
+            problem_fields=("question", "problem"),
+            answer_field="final_answer",
+            answer_rule=FIRST_WITHOUT_DOLLARS,
+            id_field="id",
+            data_file="olympiadbench.jsonl",
+            size=675,
+            aliases=("olympiad", "olympiad_bench"),
+        ),
+        Benchmark(
+            name="gsm8k",
+            title="GSM8K (grade-school word problems)",
+            hf_id="openai/gsm8k",
+            hf_config="main",
+            split="test",
+            problem_fields=("question", "problem"),
+            answer_field="answer",
+            answer_rule=AFTER_HASHES,
+            data_file="gsm8k_test.jsonl",
+            size=1319,
+        ),
+    ]
+}
+
+
+def benchmark_names() -> list[str]:
+    return list(BENCHMARKS)
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """The registry entry for `name` (or an alias), else an error that lists the names."""
+    key = name.strip().lower()
+    if key in BENCHMARKS:
+        return BENCHMARKS[key]
+    for bench in BENCHMARKS.values():
+        if key in bench.aliases:
+            return bench
+    candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases)]
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    hint = f" Did you mean {get_benchmark(close[0]).name!r}?" if close else ""
+    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}")
+
+
+def load_problems(
+    bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None
+) -> list[Problem]:
+    """The problems of a benchmark, from the hub or from `data` (a JSONL file, or a folder holding
+    the benchmark's file), the first `limit` only when given."""
+    benchmark = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
+    if limit is not None and limit < 1:
+        raise GnivoError(f"--limit must be at least 1, got {limit}")
+    if data is None:
+        rows, where = _hub_rows(benchmark), benchmark.hf_id
+    else:
+        path = local_data_path(benchmark, data)
+        rows, where = _jsonl_rows(path), str(path)
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        raise GnivoError(f"{where}: no problems")
+    problems = []
+    for index, (line, row) in enumerate(rows):
+        try:
+            problems.append(Problem(id="", problem=benchmark.problem_of(row), gold=benchmark.gold_of(row)))
+        except ValueError as error:
+            raise GnivoError(f"{where}:{line}: {error}") from None
+    ids = _problem_ids(benchmark, [row for _, row in rows])
+    return [Problem(id=pid, problem=p.problem, gold=p.gold) for pid, p in zip(ids, problems, strict=True)]
+
+
+def local_data_path(benchmark: Benchmark, data: str | Path) -> Path:
+    path = Path(data).expanduser()
+    if path.is_dir():
+        path = path / benchmark.data_file
+    if not path.is_file():
+        raise GnivoError(f"{path}: no such file (--data takes a JSONL file, or a folder with {benchmark.data_file})")
+    return path
+
+
+def problems_digest(problems: Sequence[Problem]) -> str:
+    """A short fingerprint of the problems and golds, to notice a changed data source on resume."""
+    digest = hashlib.sha256()
+    for p in problems:
+        digest.update(json.dumps([p.id, p.problem, p.gold], ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def _problem_ids(benchmark: Benchmark, rows: list[dict[str, Any]]) -> list[str]:
+    # The dataset's own ids when every row has a distinct one, else the row position.
+    field = benchmark.id_field
+    if field and all(row.get(field) is not None for row in rows):
+        ids = [str(row[field]) for row in rows]
+        if len(set(ids)) == len(ids):
+            return ids
+    return [str(i) for i in range(len(rows))]
+
+
+def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise GnivoError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise GnivoError(f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}")
+            rows.append((line_number, row))
+    return rows
+
+
+def _hub_rows(benchmark: Benchmark) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise GnivoError("loading benchmarks from the hub needs the `datasets` package") from None
+    try:
+        dataset = datasets.load_dataset(benchmark.hf_id, benchmark.hf_config, split=benchmark.split)
+    except Exception as error:  # network, auth and missing-dataset errors all come through here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise GnivoError(
+            f"could not load {benchmark.source} from the Hugging Face hub ({reason}); "
+            f"pass --data with a local copy of {benchmark.data_file}"
+        ) from error
+    # Row numbers are 1-based, like file lines, so error messages read the same.
+    return [(i + 1, dict(row)) for i, row in enumerate(dataset)]
