@@ -1,6 +1,68 @@
-"""`gnivo train` (being built)."""
+"""`gnivo train RECIPE`: validate, train, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 
-def train() -> None:
-    """Train a model with a recipe."""
-    raise NotImplementedError
+def train(
+    recipe_path: Annotated[Path, typer.Argument(metavar="RECIPE", help="YAML recipe, e.g. recipes/quickstart.yaml.")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe key, e.g. --set algorithm.alpha=0.1 (a YAML value)."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="Where to write the run (overrides training.output_dir).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint in the output dir.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate the recipe and print it; train nothing.")
+    ] = False,
+) -> None:
+    """Post-train a model with GN-IVO (or a baseline) as a YAML recipe describes."""
+    from gnivo_cli.console import console, err_console
+    from gnivo_cli.recipe import load_recipe
+
+    settings = list(overrides or [])
+    if output_dir is not None:
+        settings.append(f"training.output_dir={output_dir}")
+    recipe = load_recipe(recipe_path, settings)
+    if dry_run:
+        console.print(recipe.to_yaml(), markup=False, highlight=False)
+        return
+
+    from gnivo_cli.training import train as run_training
+
+    algo = recipe.algorithm
+    err_console.print(
+        f"[bold]gnivo[/] {algo.name} · model [cyan]{recipe.model.name}[/] · K={algo.num_generations} · "
+        f"{recipe.training.max_steps} steps -> [cyan]{recipe.training.output_dir}[/]",
+        highlight=False,
+    )
+    result = run_training(recipe, resume=resume, console=err_console)
+    _print_summary(result)
+
+
+def _print_summary(result) -> None:
+    from rich.table import Table
+
+    from gnivo_cli.console import console
+
+    table = Table(title=f"Run finished: {result.steps} steps in {result.total_time:.1f} s", title_justify="left")
+    table.add_column("phase")
+    table.add_column("seconds", justify="right")
+    table.add_column("share", justify="right")
+    spent = sum(result.timings.values()) or 1.0
+    labels = {"generation": "generation", "scoring": "reward scoring", "loss_backward": "loss / backward"}
+    for key, label in labels.items():
+        seconds = result.timings.get(key, 0.0)
+        table.add_row(label, f"{seconds:.1f}", f"{100 * seconds / spent:.0f}%")
+    console.print(table)
+    if result.final_reward is not None:
+        console.print(f"final reward (mean of the last quarter of steps): [bold]{result.final_reward:.3f}[/]")
+    console.print(f"outputs: {result.output_dir}/ (metrics.jsonl, recipe.yaml, final/)")

@@ -1,0 +1,173 @@
+"""Training prompts: built-in synthetic tasks, local JSONL/JSON files, or Hugging Face datasets.
+
+Every row becomes a conversational `prompt` (system + user message, so trl applies the model's chat
+template) plus the dataset's other columns, which reach the rewards as keyword arguments (`answer`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gnivo_cli.errors import GnivoError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+    from gnivo_cli.recipe import DataSection
+
+SYNTHETIC_PREFIX = "synthetic:"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class ArithmeticTask:
+    """Integer arithmetic with known answers, generated locally: "What is 17 + 25?" -> "42"."""
+
+    count: int = 2000
+    low: int = 1
+    high: int = 20
+    operations: tuple[str, ...] = ("+",)
+    terms: int = 2
+    seed: int = 1234
+
+    def rows(self) -> list[dict[str, Any]]:
+        rng = random.Random(self.seed)
+        rows = []
+        for index in range(self.count):
+            numbers = [rng.randint(self.low, self.high) for _ in range(self.terms)]
+            expression = str(numbers[0])
+            for number in numbers[1:]:
+                expression += f" {rng.choice(self.operations)} {number}"
+            answer = eval(expression, {"__builtins__": {}})  # operands are our own integers and + - *
+            rows.append({"id": index, "problem": f"What is {expression}?", "answer": str(answer)})
+        return rows
+
+
+SYNTHETIC_TASKS: dict[str, type] = {"arithmetic": ArithmeticTask}
+_OPERATIONS = {"+", "-", "*"}
+
+
+def _synthetic_task(section: DataSection) -> Any:
+    name = section.source[len(SYNTHETIC_PREFIX) :]
+    task_cls = SYNTHETIC_TASKS[name]
+    params = dict(section.synthetic)
+    if "operations" in params:
+        params["operations"] = tuple(params["operations"])
+    return task_cls(**params)
+
+
+def data_problems(section: DataSection) -> list[tuple[str, str]]:
+    """Problems with a data section that can be found without loading anything."""
+    problems: list[tuple[str, str]] = []
+    if section.source.startswith(SYNTHETIC_PREFIX):
+        name = section.source[len(SYNTHETIC_PREFIX) :]
+        if name not in SYNTHETIC_TASKS:
+            known = ", ".join(SYNTHETIC_PREFIX + n for n in SYNTHETIC_TASKS)
+            return [("data.source", f"unknown synthetic task {name!r} (known: {known})")]
+        fields = SYNTHETIC_TASKS[name].__dataclass_fields__
+        for key, value in section.synthetic.items():
+            if key not in fields:
+                problems.append((f"data.synthetic.{key}", f"unknown parameter (known: {', '.join(fields)})"))
+            elif key == "operations" and not (isinstance(value, list) and value and set(value) <= _OPERATIONS):
+                problems.append((f"data.synthetic.{key}", f"must be a non-empty list drawn from {sorted(_OPERATIONS)}"))
+            elif key != "operations" and not (isinstance(value, int) and not isinstance(value, bool)):
+                problems.append((f"data.synthetic.{key}", f"must be an integer, got {value!r}"))
+        if not problems:
+            task = _synthetic_task(section)
+            if task.count < 1 or task.terms < 2 or task.low > task.high:
+                problems.append(("data.synthetic", "needs count >= 1, terms >= 2 and low <= high"))
+    elif section.synthetic:
+        problems.append(("data.synthetic", "only applies to a synthetic:NAME source"))
+    elif _looks_like_file(section.source) and not Path(section.source).expanduser().is_file():
+        problems.append(("data.source", f"no such file: {section.source}"))
+    return problems
+
+
+def _looks_like_file(source: str) -> bool:
+    return source.endswith((".jsonl", ".json")) or source.startswith((".", "/", "~"))
+
+
+def load_rows(section: DataSection) -> list[dict[str, Any]]:
+    """The raw rows of the data source, before prompts are built."""
+    if section.source.startswith(SYNTHETIC_PREFIX):
+        rows = _synthetic_task(section).rows()
+    elif _looks_like_file(section.source):
+        rows = read_json_rows(Path(section.source).expanduser())
+    else:
+        rows = _load_hub_rows(section)
+    return rows[: section.limit] if section.limit else rows
+
+
+def read_json_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL file (or a JSON array); a bad line is reported with its number."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise GnivoError(f"{path}:{error.lineno}: invalid JSON: {error.msg}") from None
+        if not isinstance(rows, list):
+            raise GnivoError(f"{path}: expected a JSON array of objects")
+        return rows
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise GnivoError(f"{path}:{number}: invalid JSON: {error.msg}") from None
+        if not isinstance(row, dict):
+            raise GnivoError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
+    return rows
+
+
+def _load_hub_rows(section: DataSection) -> list[dict[str, Any]]:
+    from datasets import load_dataset
+
+    try:
+        dataset = load_dataset(section.source, section.config, split=section.split)
+    except Exception as error:  # the hub raises many types; all mean "could not load this dataset"
+        raise GnivoError(
+            f"data.source: could not load dataset {section.source!r} (split {section.split!r}): "
+            f"{type(error).__name__}: {error}. Offline? Point data.source at a local .jsonl file instead."
+        ) from error
+    return dataset.to_list()
+
+
+def render_prompt(template: str, row: dict[str, Any], prompt_column: str) -> str:
+    """Fill `{prompt}` and `{column}` placeholders; other braces (LaTeX `\\boxed{}`) stay as they are."""
+    values = {**row, "prompt": row[prompt_column]}
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
+def build_prompts(rows: list[dict[str, Any]], section: DataSection, source: str | None = None) -> list[dict]:
+    """Rows -> trl rows: a conversational `prompt` plus every other column."""
+    built = []
+    for number, row in enumerate(rows, start=1):
+        if section.prompt_column not in row:
+            where = f"{source}: " if source else ""
+            raise GnivoError(
+                f"{where}data row {number} has no column {section.prompt_column!r} (data.prompt_column); "
+                f"it has: {', '.join(sorted(row))}"
+            )
+        messages = [{"role": "system", "content": section.system_prompt}] if section.system_prompt else []
+        messages.append({"role": "user", "content": render_prompt(section.prompt_template, row, section.prompt_column)})
+        extra = {k: v for k, v in row.items() if k != "prompt"}
+        built.append({**extra, "prompt": messages})
+    return built
+
+
+def load_prompt_dataset(section: DataSection, source: str | None = None) -> Dataset:
+    from datasets import Dataset
+
+    rows = load_rows(section)
+    if not rows:
+        raise GnivoError(f"data.source {section.source!r} has no rows")
+    return Dataset.from_list(build_prompts(rows, section, source))

@@ -1,0 +1,124 @@
+"""Trainer callbacks: metrics.jsonl (one row per optimizer step) and a rich progress display."""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+METRICS_FILE = "metrics.jsonl"
+# trl's names -> the columns every algorithm writes.
+_RENAMES = {"frac_reward_zero_std": "frac_uniform_groups"}
+_SKIP = {"epoch", "total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss"}
+
+
+def peak_memory_mb() -> float:
+    """Peak memory of this process: GPU memory allocated on CUDA, else the resident set size."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.max_memory_allocated() > 0:
+        return torch.cuda.max_memory_allocated() / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+
+
+class MetricsWriter(TrainerCallback):
+    """Appends one JSON object per optimizer step to OUTPUT_DIR/metrics.jsonl."""
+
+    def __init__(self, output_dir: str | Path, accounting: Any = None):
+        self.path = Path(output_dir) / METRICS_FILE
+        self.accounting = accounting  # the trainer: samples/tokens generated so far
+        self._last_tokens = 0
+        self.last_row: dict[str, Any] = {}
+
+    def truncate_after(self, step: int) -> None:
+        """On resume, drop rows logged after the checkpoint we restart from (they will be redone)."""
+        if not self.path.exists():
+            return
+        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        self.path.write_text("".join(line + "\n" for line in kept))
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.accounting is not None:
+            self._last_tokens = self.accounting.tokens_generated
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "train_runtime" in logs or state.global_step == 0:
+            return
+        row: dict[str, Any] = {"step": state.global_step}
+        for key, value in logs.items():
+            if key in _SKIP or not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            row[_RENAMES.get(key, key)] = None if isinstance(value, float) and not math.isfinite(value) else value
+        row.setdefault("kl", None)  # no reference model (beta = 0): nothing to measure against
+        if self.accounting is not None:
+            tokens = self.accounting.tokens_generated - self._last_tokens
+            step_time = row.get("step_time") or 0.0
+            row["num_samples"] = self.accounting.samples_generated
+            row["tokens_per_second"] = tokens / step_time if step_time else None
+            self._last_tokens = self.accounting.tokens_generated
+        row["peak_memory_mb"] = round(peak_memory_mb(), 1)
+        row["time"] = time.time()
+        self.last_row = row
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(row) + "\n")
+
+
+class RichProgress(TrainerCallback):
+    """Step, reward, loss, KL, tokens per second and time left, on one live line."""
+
+    def __init__(self, console, metrics: MetricsWriter, description: str = "training"):
+        self.console = console
+        self.metrics = metrics
+        self.description = description
+        self.progress = None
+        self.task = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("reward [cyan]{task.fields[reward]}[/]"),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("kl {task.fields[kl]}"),
+            TextColumn("{task.fields[tps]} tok/s"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(
+            self.description, total=state.max_steps, completed=state.global_step, reward="-", loss="-", kl="-", tps="-"
+        )
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.progress is None or not logs or "train_runtime" in logs:
+            return
+        row = self.metrics.last_row  # written just before: MetricsWriter runs first
+        fields = {key: _fmt(row.get(key)) for key in ("reward", "loss", "kl")}
+        fields["tps"] = _fmt(row.get("tokens_per_second"), 0)
+        self.progress.update(self.task, completed=state.global_step, **fields)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.progress is not None:
+            self.progress.update(self.task, completed=state.global_step)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.{digits}f}"

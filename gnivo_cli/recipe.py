@@ -1,0 +1,397 @@
+"""YAML recipes -> a typed, validated `Recipe`.
+
+Everything is checked before any model loads: unknown keys, wrong types, impossible combinations.
+Each problem becomes one line naming the file, its line and the dotted key path, e.g.
+`recipes/math.yaml:14: algorithm.alpha: must be > 0, got 0`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from gnivo_cli.errors import RecipeError
+from gnivo_cli.schema import describe_type, matches_type
+
+Algorithm = Literal["gnivo", "gnivo-onestep", "grpo", "rloo"]
+GNIVO_ALGORITHMS = ("gnivo", "gnivo-onestep")
+#: Settings only GN-IVO uses: giving them with grpo/rloo is an error, not silently ignored.
+GNIVO_ONLY = ("alpha", "prefix", "unit", "step_separator", "weights")
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    name: str = "embedded"  # hub id, local directory, or the embedded SmolLM2-135M-Instruct
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    trust_remote_code: bool = False
+
+
+@dataclass(frozen=True)
+class LoraSection:
+    enabled: bool = False
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str | list[str] = "all-linear"
+
+
+@dataclass(frozen=True)
+class DataSection:
+    source: str = "synthetic:arithmetic"  # synthetic:NAME, a .jsonl/.json path, or a Hugging Face dataset id
+    split: str = "train"
+    config: str | None = None  # the Hugging Face dataset config name, where it has several
+    prompt_column: str = "problem"
+    prompt_template: str = "{prompt}"  # `{prompt}` is the prompt column; other `{column}` names also work
+    system_prompt: str | None = None
+    limit: int | None = None
+    synthetic: dict[str, Any] = field(default_factory=dict)  # parameters of a synthetic task
+
+
+@dataclass(frozen=True)
+class RewardSpec:
+    name: str
+    weight: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlgorithmSection:
+    name: Algorithm = "gnivo"
+    num_generations: int = 4  # K responses per prompt
+    beta: float = 0.0  # KL penalty to the initial model; 0 loads no reference model
+    num_iterations: int = 1  # optimizer passes per generation batch (pi_old fixed across them)
+    alpha: float = 0.2
+    prefix: Literal["final", "sample", "all"] = "all"
+    unit: Literal["token", "step"] = "token"
+    step_separator: str = "\n\n"
+    weights: Literal["normalized", "exp"] = "normalized"
+
+
+@dataclass(frozen=True)
+class GenerationSection:
+    max_new_tokens: int = 128
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+
+
+@dataclass(frozen=True)
+class TrainingSection:
+    learning_rate: float = 1.0e-5
+    max_steps: int = 100
+    per_device_batch_size: int = 8  # completions per micro-batch: a multiple of K
+    gradient_accumulation_steps: int = 1
+    seed: int = 0
+    output_dir: str = "runs/gnivo"
+    save_steps: int = 50
+    lr_scheduler: Literal["constant", "linear", "cosine", "constant_with_warmup"] = "constant"
+    warmup_steps: int = 0
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    log_completions: bool = False
+
+
+@dataclass(frozen=True)
+class Recipe:
+    model: ModelSection = field(default_factory=ModelSection)
+    lora: LoraSection = field(default_factory=LoraSection)
+    data: DataSection = field(default_factory=DataSection)
+    rewards: list[RewardSpec] = field(default_factory=list)
+    algorithm: AlgorithmSection = field(default_factory=AlgorithmSection)
+    generation: GenerationSection = field(default_factory=GenerationSection)
+    training: TrainingSection = field(default_factory=TrainingSection)
+    source: str | None = field(default=None, compare=False)  # the file it came from, for messages
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def with_overrides(self, overrides: list[str]) -> Recipe:
+        """A new validated recipe with `key.path=value` overrides applied."""
+        return recipe_from_dict(apply_overrides(self.to_dict(), overrides), source=self.source)
+
+
+_SECTIONS: dict[str, type] = {
+    "model": ModelSection,
+    "lora": LoraSection,
+    "data": DataSection,
+    "algorithm": AlgorithmSection,
+    "generation": GenerationSection,
+    "training": TrainingSection,
+}
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a recipe file. Raises `RecipeError` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RecipeError([f"cannot read recipe: {error.strerror or error}"], source=str(path)) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or str(error)
+        raise RecipeError([f"invalid YAML: {problem}"], source=where) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(["the recipe must be a mapping of sections (model, data, rewards, ...)"], source=str(path))
+    lines = _key_lines(text)
+    raw = apply_overrides(raw, overrides or [])
+    return recipe_from_dict(raw, source=str(path), lines=lines, overridden=_override_keys(overrides or []))
+
+
+def recipe_from_dict(
+    raw: dict[str, Any],
+    *,
+    source: str | None = None,
+    lines: dict[str, int] | None = None,
+    overridden: set[str] | None = None,
+) -> Recipe:
+    problems: list[tuple[str, str]] = []  # (key path, message)
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "rewards":
+            continue
+        if key not in _SECTIONS:
+            problems.append((key, _unknown(key, [*_SECTIONS, "rewards"])))
+            continue
+        sections[key] = _build_section(_SECTIONS[key], value, key, problems)
+    rewards = _build_rewards(raw.get("rewards"), problems)
+    if not problems:
+        recipe = Recipe(**{k: v for k, v in sections.items() if v is not None}, rewards=rewards, source=source)
+        explicit = set(raw.get("algorithm") or {}) if isinstance(raw.get("algorithm"), dict) else set()
+        problems.extend(_cross_checks(recipe, explicit))
+        problems.extend(_reward_checks(recipe))
+    if problems:
+        raise RecipeError([_locate(path, message, source, lines, overridden) for path, message in problems])
+    return recipe
+
+
+def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, str]]) -> Any:
+    if value is None:
+        return cls()
+    if not isinstance(value, dict):
+        problems.append((path, f"must be a mapping, got {type(value).__name__}"))
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, item in value.items():
+        key_path = f"{path}.{key}"
+        if key not in fields:
+            problems.append((key_path, _unknown(key, list(fields))))
+        elif not matches_type(item, hints[key]):
+            problems.append((key_path, f"must be {describe_type(hints[key])}, got {item!r}"))
+        else:
+            kwargs[key] = item
+    return cls(**kwargs)
+
+
+def _build_rewards(value: Any, problems: list[tuple[str, str]]) -> list[RewardSpec]:
+    if value is None:
+        problems.append(("rewards", "at least one reward is required, e.g. [{name: math}]"))
+        return []
+    if not isinstance(value, list) or not value:
+        problems.append(("rewards", "must be a non-empty list of {name, weight, params}"))
+        return []
+    specs = []
+    for index, item in enumerate(value):
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or "name" not in item:
+            problems.append((f"rewards.{index}", "must be a reward name or a mapping with a `name`"))
+            continue
+        spec = _build_section(RewardSpec, item, f"rewards.{index}", problems)
+        if spec is not None and item.get("params") is None:
+            spec = dataclasses.replace(spec, params={})
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tuple[str, str]]:
+    algo, gen, train = recipe.algorithm, recipe.generation, recipe.training
+    problems = []
+
+    def check(ok: bool, path: str, message: str) -> None:
+        if not ok:
+            problems.append((path, message))
+
+    k = algo.num_generations
+    check(k >= 2, "algorithm.num_generations", f"must be >= 2 (a group needs two responses to compare), got {k}")
+    check(algo.beta >= 0, "algorithm.beta", f"must be >= 0, got {algo.beta}")
+    check(algo.num_iterations >= 1, "algorithm.num_iterations", f"must be >= 1, got {algo.num_iterations}")
+    if algo.name in GNIVO_ALGORITHMS:
+        check(algo.alpha > 0, "algorithm.alpha", f"must be > 0, got {algo.alpha}")
+        check(bool(algo.step_separator), "algorithm.step_separator", "must not be empty")
+        if algo.name == "gnivo-onestep":
+            check(
+                "prefix" not in explicit_algorithm_keys or algo.prefix == "final",
+                "algorithm.prefix",
+                "gnivo-onestep always uses prefix `final`; remove the key or use algorithm.name: gnivo",
+            )
+    else:
+        for key in sorted(explicit_algorithm_keys & set(GNIVO_ONLY)):
+            problems.append((f"algorithm.{key}", f"does not apply to algorithm {algo.name!r} (GN-IVO only)"))
+    batch = train.per_device_batch_size
+    check(batch >= 1, "training.per_device_batch_size", f"must be >= 1, got {batch}")
+    if k >= 2 and batch >= 1:
+        check(
+            batch % k == 0,
+            "training.per_device_batch_size",
+            f"must be a multiple of algorithm.num_generations ({k}) so every group meets in one loss call, got {batch}",
+        )
+    check(train.learning_rate > 0, "training.learning_rate", f"must be > 0, got {train.learning_rate}")
+    check(train.max_steps >= 1, "training.max_steps", f"must be >= 1, got {train.max_steps}")
+    check(train.save_steps >= 1, "training.save_steps", f"must be >= 1, got {train.save_steps}")
+    check(
+        train.gradient_accumulation_steps >= 1,
+        "training.gradient_accumulation_steps",
+        f"must be >= 1, got {train.gradient_accumulation_steps}",
+    )
+    check(train.warmup_steps >= 0, "training.warmup_steps", f"must be >= 0, got {train.warmup_steps}")
+    check(gen.max_new_tokens >= 1, "generation.max_new_tokens", f"must be >= 1, got {gen.max_new_tokens}")
+    check(gen.temperature > 0, "generation.temperature", f"must be > 0, got {gen.temperature}")
+    check(0 < gen.top_p <= 1, "generation.top_p", f"must be in (0, 1], got {gen.top_p}")
+    check(recipe.lora.r >= 1, "lora.r", f"must be >= 1, got {recipe.lora.r}")
+    check(0 <= recipe.lora.dropout < 1, "lora.dropout", f"must be in [0, 1), got {recipe.lora.dropout}")
+    if recipe.data.limit is not None:
+        check(recipe.data.limit >= 1, "data.limit", f"must be >= 1, got {recipe.data.limit}")
+    for index, spec in enumerate(recipe.rewards):
+        check(spec.weight >= 0, f"rewards.{index}.weight", f"must be >= 0, got {spec.weight}")
+    from gnivo_cli.data import data_problems
+
+    problems.extend(data_problems(recipe.data))
+    return problems
+
+
+def _reward_checks(recipe: Recipe) -> list[tuple[str, str]]:
+    """Reward names must be registered and their parameters valid (plugins are imported, not run)."""
+    from rewards.registry import reward_param_problems
+
+    problems = []
+    for index, spec in enumerate(recipe.rewards):
+        for message in reward_param_problems(spec.name, spec.params):
+            problems.append((f"rewards.{index}", message))
+    return problems
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `a.b.c=value` overrides; values are parsed as YAML (`0.1`, `true`, `[1, 2]`, `null`)."""
+    import copy
+
+    result = copy.deepcopy(raw)
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RecipeError([f"--set {override!r}: expected key.path=value"])
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text  # an unparsable value is taken as a plain string; type checks follow
+        _set_path(result, key, value, override)
+    return result
+
+
+def _set_path(tree: dict[str, Any], key: str, value: Any, override: str) -> None:
+    parts = key.split(".")
+    node: Any = tree
+    for depth, part in enumerate(parts[:-1]):
+        child = _child(node, part)
+        if child is None:
+            child = {}
+            _assign(node, part, child, override)
+        elif not isinstance(child, dict | list):
+            where = ".".join(parts[: depth + 1])
+            raise RecipeError([f"--set {override!r}: {where} is a value, not a section"])
+        node = child
+    _assign(node, parts[-1], value, override)
+
+
+def _child(node: Any, part: str) -> Any:
+    if isinstance(node, list):
+        return node[int(part)] if part.isdigit() and int(part) < len(node) else None
+    return node.get(part)
+
+
+def _assign(node: Any, part: str, value: Any, override: str) -> None:
+    if isinstance(node, list):
+        if not part.isdigit() or int(part) >= len(node):
+            raise RecipeError([f"--set {override!r}: no list item {part!r}"])
+        node[int(part)] = value
+    else:
+        node[part] = value
+
+
+def _override_keys(overrides: list[str]) -> set[str]:
+    return {o.partition("=")[0].strip() for o in overrides}
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+    return f"unknown key{hint}"
+
+
+def _locate(
+    path: str, message: str, source: str | None, lines: dict[str, int] | None, overridden: set[str] | None
+) -> str:
+    if overridden and any(path == key or path.startswith(key + ".") for key in overridden):
+        return f"--set {path}: {message}"
+    line = _nearest_line(path, lines or {})
+    where = f"{source}:{line}" if source and line else source
+    return f"{where}: {path}: {message}" if where else f"{path}: {message}"
+
+
+def _nearest_line(path: str, lines: dict[str, int]) -> int | None:
+    parts = path.split(".")
+    while parts:
+        line = lines.get(".".join(parts))
+        if line:
+            return line
+        parts.pop()
+    return None
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map each dotted key path of a YAML document to its 1-based line number."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
+                lines[path] = key_node.start_mark.line + 1
+                walk(value_node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                path = f"{prefix}.{index}"
+                lines[path] = item.start_mark.line + 1
+                walk(item, path)
+
+    if root is not None:
+        walk(root, "")
+    return lines
