@@ -88,14 +88,14 @@ def _after_hashes(value: Any) -> Gold:
 
 @dataclass(frozen=True)
 class AnswerRule:
-    describe: str
+    template: str  # how the gold is read, with {field} for the field's name
     extract: Callable[[Any], Gold]
 
 
-AS_IS = AnswerRule("the field as is", _as_is)
-LAST_BOXED = AnswerRule("last \\boxed{} of the field", _last_boxed)
-FIRST_WITHOUT_DOLLARS = AnswerRule("first element of the list, `$` stripped", _first_without_dollars)
-AFTER_HASHES = AnswerRule("the number after `#### `", _after_hashes)
+AS_IS = AnswerRule("{field}", _as_is)
+LAST_BOXED = AnswerRule("last \\boxed{{}} of {field}", _last_boxed)
+FIRST_WITHOUT_DOLLARS = AnswerRule("{field}[0] without $", _first_without_dollars)
+AFTER_HASHES = AnswerRule("{field} after ####", _after_hashes)
 
 
 def repair_escapes(text: str) -> str:
@@ -120,6 +120,10 @@ class Benchmark:
     hf_config: str | None = None
     repair: bool = False  # apply `repair_escapes` to the problem text
     aliases: tuple[str, ...] = ()
+
+    @property
+    def gold_rule(self) -> str:
+        return self.answer_rule.template.format(field=self.answer_field)
 
     @property
     def source(self) -> str:
@@ -257,9 +261,7 @@ def get_benchmark(name: str) -> Benchmark:
     raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}")
 
 
-def load_problems(
-    bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None
-) -> list[Problem]:
+def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None) -> list[Problem]:
     """The problems of a benchmark, from the hub or from `data` (a JSONL file, or a folder holding
     the benchmark's file), the first `limit` only when given."""
     benchmark = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
@@ -274,14 +276,14 @@ def load_problems(
         rows = rows[:limit]
     if not rows:
         raise GnivoError(f"{where}: no problems")
+    ids = _problem_ids(benchmark, [row for _, row in rows])
     problems = []
-    for index, (line, row) in enumerate(rows):
+    for pid, (line, row) in zip(ids, rows, strict=True):
         try:
-            problems.append(Problem(id="", problem=benchmark.problem_of(row), gold=benchmark.gold_of(row)))
+            problems.append(Problem(id=pid, problem=benchmark.problem_of(row), gold=benchmark.gold_of(row)))
         except ValueError as error:
             raise GnivoError(f"{where}:{line}: {error}") from None
-    ids = _problem_ids(benchmark, [row for _, row in rows])
-    return [Problem(id=pid, problem=p.problem, gold=p.gold) for pid, p in zip(ids, problems, strict=True)]
+    return problems
 
 
 def local_data_path(benchmark: Benchmark, data: str | Path) -> Path:

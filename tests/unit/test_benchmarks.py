@@ -129,13 +129,13 @@ def test_unknown_name_suggests_and_lists():
     with pytest.raises(GnivoError, match=r"Did you mean 'aime24'\?.*Known: aime24, aime25") as error:
         get_benchmark("aime2024")
     assert "gsm8k" in str(error.value)
-    with pytest.raises(GnivoError, match="unknown benchmark 'zzz'. Known:"):
+    with pytest.raises(GnivoError, match=r"unknown benchmark 'zzz'\. Known:"):
         get_benchmark("zzz")
 
 
 def test_bad_local_files_name_file_and_line(tmp_path):
     missing = tmp_path / "nope.jsonl"
-    with pytest.raises(GnivoError, match="nope.jsonl: no such file"):
+    with pytest.raises(GnivoError, match=r"nope\.jsonl: no such file"):
         load_problems("aime24", missing)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"problem": "1+1", "answer": "2"}\n{not json\n')

@@ -1,0 +1,88 @@
+"""What every generation backend implements, and the seeding that makes samples reproducible.
+
+A backend takes sample requests (one per problem x sample index) and yields completions batch by
+batch, so the caller can score and save each batch as soon as it is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from gnivo_cli.errors import GnivoError
+
+BACKENDS = ("hf", "vllm")
+Backend = Literal["hf", "vllm"]
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 0.6
+    top_p: float = 0.95
+    max_new_tokens: int = 1024
+    samples_per_problem: int = 1
+    seed: int = 0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """Sample `sample_index` of problem `problem_id`, whose prompt is `prompt_ids`."""
+
+    problem_id: str
+    sample_index: int
+    prompt_ids: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Completion:
+    request: SampleRequest
+    text: str
+    num_tokens: int  # generated tokens, the end-of-sequence token included
+    finish_reason: Literal["stop", "length"]
+    token_ids: tuple[int, ...] = ()
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A generation backend. `generate` may order and group requests as it likes, but yields every
+    request's completion exactly once."""
+
+    name: str
+
+    def generate(self, requests: Sequence[SampleRequest]) -> Iterator[list[Completion]]: ...
+
+    def close(self) -> None: ...
+
+
+def derive_seed(seed: int, problem_id: str, sample_index: int | None = None) -> int:
+    """A 63-bit seed for one (seed, problem, sample) — or one problem — independent of batching, so a
+    resumed run draws what an uninterrupted one would."""
+    key = f"{seed}\x00{problem_id}\x00{'' if sample_index is None else sample_index}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 1
+
+
+def build_generator(
+    backend: str,
+    model: str,
+    sampling: SamplingSettings,
+    *,
+    batch_size: int | None = None,
+    dtype: str | None = None,
+    device: str | None = None,
+) -> Generator:
+    """Load `model` into the named backend."""
+    if backend == "hf":
+        from gnivo_cli.evaluation.hf_backend import HFGenerator
+
+        return HFGenerator.load(model, sampling, batch_size=batch_size, dtype=dtype, device=device)
+    if backend == "vllm":
+        from gnivo_cli.evaluation.vllm_backend import VLLMGenerator
+
+        return VLLMGenerator.load(model, sampling, batch_size=batch_size, dtype=dtype)
+    raise GnivoError(f"unknown backend {backend!r}: use {' or '.join(BACKENDS)}")

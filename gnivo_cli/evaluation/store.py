@@ -1,0 +1,107 @@
+"""The output folder of an evaluation: samples appended as they complete, so a run can resume.
+
+- `samples.jsonl`: one row per sample, appended and flushed batch by batch.
+- `run.json`: the settings that produced those samples; a rerun with other settings is refused, so
+  samples of two configurations never mix.
+- `results.json`: the scores, written (atomically) at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from gnivo_cli.errors import GnivoError
+
+SAMPLES_FILE = "samples.jsonl"
+RESULTS_FILE = "results.json"
+RUN_FILE = "run.json"
+
+SampleKey = tuple[str, int]
+
+
+class RunStore:
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.samples_path = self.directory / SAMPLES_FILE
+        self.results_path = self.directory / RESULTS_FILE
+        self.run_path = self.directory / RUN_FILE
+
+    def open(self, fingerprint: dict[str, Any]) -> dict[SampleKey, dict[str, Any]]:
+        """Check that the folder holds no samples of other settings, record ours, and return the samples
+        already there, by (problem_id, sample_index)."""
+        if self.directory.exists() and not self.directory.is_dir():
+            raise GnivoError(f"{self.directory}: exists and is not a folder")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        rows = self._read_samples()
+        if rows:
+            recorded = self._recorded_fingerprint()
+            if recorded != fingerprint:
+                raise GnivoError(
+                    f"{self.directory} holds samples of other settings ({_differences(recorded, fingerprint)}); "
+                    f"use another --output-dir, or delete {self.samples_path} to start over"
+                )
+        _write_json_atomic(self.run_path, {"fingerprint": fingerprint})
+        return rows
+
+    def append(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows and push them to disk: a killed run keeps every batch that finished."""
+        text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        with self.samples_path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        _write_json_atomic(self.results_path, results)
+
+    def _recorded_fingerprint(self) -> dict[str, Any] | None:
+        if not self.run_path.is_file():
+            return None
+        try:
+            return json.loads(self.run_path.read_text(encoding="utf-8")).get("fingerprint")
+        except (json.JSONDecodeError, AttributeError):
+            return None
+
+    def _read_samples(self) -> dict[SampleKey, dict[str, Any]]:
+        if not self.samples_path.is_file():
+            return {}
+        raw = self.samples_path.read_bytes()
+        # A run killed mid-write can leave a last line without its newline: drop it, keep the rest.
+        complete = raw[: raw.rfind(b"\n") + 1]
+        if len(complete) != len(raw):
+            with self.samples_path.open("r+b") as handle:
+                handle.truncate(len(complete))
+        rows: dict[SampleKey, dict[str, Any]] = {}
+        for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows[(str(row["problem_id"]), int(row["sample_index"]))] = row
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                raise GnivoError(
+                    f"{self.samples_path}:{number}: not a sample row; delete the file to start over"
+                ) from None
+        return rows
+
+
+def _differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
+    if recorded is None:
+        return f"no readable {RUN_FILE} records them"
+    keys = [k for k in dict.fromkeys([*recorded, *current]) if recorded.get(k) != current.get(k)]
+    return ", ".join(f"{k}: {_short(recorded.get(k))} -> {_short(current.get(k))}" for k in keys)
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(staging, path)
