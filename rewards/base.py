@@ -8,6 +8,7 @@ validated from the recipe before training starts.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import types
 import typing
 from abc import ABC, abstractmethod
@@ -18,7 +19,15 @@ from gnivo_cli.errors import GnivoError
 
 @dataclasses.dataclass(frozen=True)
 class RewardParams:
-    """Base for a reward's parameters. Subclasses add fields with defaults."""
+    """Base for a reward's parameters. Subclasses add fields with defaults.
+
+    Types are checked from the annotations; override `problems` for checks on the values themselves
+    (a positive timeout, a non-empty model name). Each problem names its key.
+    """
+
+    def problems(self) -> list[str]:
+        """Problems with these values beyond their types, e.g. ``["'timeout' must be > 0, got -1"]``."""
+        return []
 
 
 class Reward(ABC):
@@ -43,9 +52,7 @@ class Reward(ABC):
         return cls(build_params(cls.Params, config or {}, owner=f"reward {name!r}"), name=name)
 
     @abstractmethod
-    def __call__(
-        self, prompts: list[str], completions: list[str], **columns: list[Any]
-    ) -> list[float | None]:
+    def __call__(self, prompts: list[str], completions: list[str], **columns: list[Any]) -> list[float | None]:
         """Score each completion of its prompt."""
 
     def metrics(self) -> dict[str, float]:
@@ -54,6 +61,28 @@ class Reward(ABC):
 
     def close(self) -> None:
         """Release worker processes, models or files."""
+
+    def __enter__(self) -> Reward:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def as_text(item: Any) -> str:
+    """The text of a prompt or completion: plain text as is, a chat (list of messages) as its last message.
+
+    trl passes conversational completions as ``[{"role": "assistant", "content": ...}]``.
+    """
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        return as_text(item.get("content", ""))
+    if isinstance(item, list | tuple):
+        return as_text(item[-1]) if item else ""
+    if isinstance(item, bytes):
+        return item.decode("utf-8", errors="replace")
+    return "" if item is None else str(item)
 
 
 def build_params(params_cls: type[RewardParams], values: dict[str, Any], *, owner: str) -> RewardParams:
@@ -72,12 +101,20 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
     hints = typing.get_type_hints(params_cls)
     problems = []
     for key, value in values.items():
-        if key not in fields:
+        if not isinstance(key, str) or key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            problems.append(f"{owner}: unknown parameter {key!r} (known: {known})")
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"{owner}: unknown parameter {key!r} ({hint}known: {known})")
         elif not _matches(value, hints[key]):
             problems.append(f"{owner}: parameter {key!r} must be {_type_name(hints[key])}, got {value!r}")
-    return problems
+    if problems:
+        return problems
+    try:
+        params = params_cls(**values)
+    except (TypeError, ValueError) as error:
+        return [f"{owner}: {error}"]
+    return [f"{owner}: {problem}" for problem in params.problems()]
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -98,6 +135,8 @@ def _matches(value: Any, hint: Any) -> bool:
         args = typing.get_args(hint)
         item = args[0] if args else Any
         return isinstance(value, list | tuple) and all(_matches(v, item) for v in value)
+    if hint is list or hint is tuple:
+        return isinstance(value, list | tuple)
     if origin is dict:
         return isinstance(value, dict)
     return isinstance(value, hint)
@@ -111,4 +150,9 @@ def _type_name(hint: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(hint))
     if hint is type(None):
         return "null"
+    if typing.get_origin(hint) in (list, tuple):
+        args = typing.get_args(hint)
+        if args and typing.get_origin(args[0]) is typing.Literal:
+            return "a list of values from " + ", ".join(repr(a) for a in typing.get_args(args[0]))
+        return f"a list of {_type_name(args[0])}" if args else "a list"
     return getattr(hint, "__name__", str(hint))
