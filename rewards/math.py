@@ -1,0 +1,216 @@
+"""The `math` reward: is the final answer of a completion equivalent to the gold answer?
+
+Extraction (`rewards._math_extract`) is plain string work in the calling process. Equivalence
+(`rewards._math_equiv`: normalization, integer fast path, then Math-Verify/sympy) runs under a hard time
+limit per check (`rewards._math_pool`), in process or in worker processes. `judge` gives the verdicts,
+which `gnivo eval` uses too: one checker for training and evaluation.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from gnivo_cli.errors import GnivoError
+from rewards._math_extract import BOXED, FALLBACKS, NO_ANSWER, extract_answer
+from rewards.base import Reward, RewardParams, as_text
+
+_CHECKER = "rewards._math_equiv:equivalent"
+_CACHE_SIZE = 65536
+_CACHEABLE_CHARS = 1000
+
+Fallback = Literal["answer_is", "last_number"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """How one completion was judged."""
+
+    extracted: str | None  #: the answer found, or None
+    correct: bool  #: equivalent to (one of) the gold answer(s)
+    timed_out: bool  #: the check hit its time limit (and counts as not equal)
+    source: str  #: "boxed", the fallback that found the answer ("answer_is", "last_number"), or "none"
+    seconds: float = 0.0  #: time spent checking (0 when cached or decided without a check)
+
+
+def gold_answers(value: Any) -> list[str]:
+    """A dataset's gold value as answer strings: ``"025"``, ``70`` (int), ``27.0`` (float) -> ``"27"``.
+
+    A list means "any of these". None, NaN and empty strings mean there is no gold answer.
+    """
+    if value is None or isinstance(value, bool):
+        return []
+    if isinstance(value, list | tuple):
+        return [answer for item in value for answer in gold_answers(item)]
+    if isinstance(value, int):
+        return [str(value)]
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return []
+        return [str(int(value))] if value.is_integer() else [repr(value)]
+    text = as_text(value).strip()
+    if len(text) >= 2 and text.startswith("$") and text.endswith("$"):
+        text = text.strip("$").strip()
+    return [text] if text else []
+
+
+class MathReward(Reward):
+    """Rewards a completion whose final answer (the last \\boxed{}) is equivalent to the gold answer.
+
+    Equivalence covers number formatting, fractions, roots, decimals, percent, units, equations,
+    intervals, sets and tuples, ± answers, matrices and symbolic identities. Each check has a hard time
+    limit; a timeout counts as not equal.
+    """
+
+    description = "Final answer (last \\boxed{}) checked against the gold answer: numbers, LaTeX, sets, symbolic."
+
+    @dataclasses.dataclass(frozen=True)
+    class Params(RewardParams):
+        #: Dataset column holding the gold answer.
+        answer_column: str = "answer"
+        #: Reward for a boxed answer equivalent to the gold one.
+        correct: float = 1.0
+        #: Reward for an answer that was found but is not equivalent (or whose check timed out).
+        wrong: float = 0.0
+        #: Reward when no answer can be found at all.
+        unparsable: float = 0.0
+        #: Where to look when there is no \boxed{}: "answer_is" ("the answer is X"), "last_number".
+        fallbacks: list[Fallback] = dataclasses.field(default_factory=lambda: ["answer_is", "last_number"])
+        #: Reward for a correct answer found by a fallback (lower it to reward the \boxed{} format).
+        fallback_correct: float = 1.0
+        #: Seconds allowed per check.
+        timeout: float = 2.0
+        #: Checking processes: 0 or 1 check in this process, N > 1 use N processes, -1 one per core.
+        workers: int = 0
+
+        def problems(self) -> list[str]:
+            problems = []
+            if not self.answer_column:
+                problems.append("parameter 'answer_column' must not be empty")
+            if not self.timeout > 0:
+                problems.append(f"parameter 'timeout' must be > 0, got {self.timeout}")
+            if self.workers < -1:
+                problems.append(f"parameter 'workers' must be -1 (one per core), 0, 1 or more, got {self.workers}")
+            if len(set(self.fallbacks)) != len(self.fallbacks):
+                problems.append(f"parameter 'fallbacks' lists a fallback twice: {list(self.fallbacks)}")
+            unknown = [name for name in self.fallbacks if name not in FALLBACKS]
+            if unknown:
+                problems.append(f"parameter 'fallbacks': unknown {unknown} (known: {', '.join(FALLBACKS)})")
+            return problems
+
+    params: Params
+
+    def __init__(self, params: Params | None = None, *, name: str | None = None):
+        super().__init__(params, name=name or "math")
+        self._runner: Any = None
+        self._cache: collections.OrderedDict[tuple[str, str], tuple[bool, bool]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._counts = collections.Counter()
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.params.answer_column,)
+
+    # -- judging -------------------------------------------------------------------------------------
+
+    def judge(self, completions: Sequence[Any], golds: Sequence[Any]) -> list[Verdict]:
+        """One verdict per completion against its gold answer (str, int, float, or a list of any of them)."""
+        if len(completions) != len(golds):
+            raise ValueError(f"{len(completions)} completions but {len(golds)} gold answers")
+        found = [extract_answer(as_text(completion), self.params.fallbacks) for completion in completions]
+        gold_lists = [gold_answers(gold) for gold in golds]
+
+        # Each distinct (answer, gold) pair is checked once: groups of samples often agree.
+        known: dict[tuple[str, str], tuple[bool, bool, float]] = {}
+        todo: dict[tuple[str, str], None] = {}  # ordered set
+        with self._lock:
+            for (answer, _), alternatives in zip(found, gold_lists, strict=True):
+                if answer is None:
+                    continue
+                for gold in alternatives:
+                    key = (answer, gold)
+                    if key in known or key in todo:
+                        continue
+                    cached = self._cache.get(key)
+                    if cached is not None:
+                        known[key] = (*cached, 0.0)
+                    else:
+                        todo[key] = None
+        if todo:
+            outcomes = self._checker().run(list(todo))
+            with self._lock:
+                for key, outcome in zip(todo, outcomes, strict=True):
+                    verdict = (outcome.value is True, outcome.timed_out)
+                    known[key] = (*verdict, outcome.seconds)
+                    if outcome.error is not None:
+                        self._counts["errors"] += 1
+                    if len(key[0]) <= _CACHEABLE_CHARS:
+                        self._cache[key] = verdict
+                        if len(self._cache) > _CACHE_SIZE:
+                            self._cache.popitem(last=False)
+
+        verdicts = []
+        for (answer, source), alternatives in zip(found, gold_lists, strict=True):
+            checks = [known[(answer, gold)] for gold in alternatives] if answer is not None else []
+            correct = any(check[0] for check in checks)
+            verdicts.append(
+                Verdict(
+                    extracted=answer,
+                    correct=correct,
+                    timed_out=not correct and any(check[1] for check in checks),
+                    source=source,
+                    seconds=sum(check[2] for check in checks),
+                )
+            )
+        with self._lock:
+            for verdict in verdicts:
+                self._counts["timeouts"] += verdict.timed_out
+                self._counts["unparsable"] += verdict.source == NO_ANSWER
+                self._counts["fallback_answers"] += verdict.source not in (BOXED, NO_ANSWER)
+        return verdicts
+
+    def __call__(self, prompts: list[Any], completions: list[Any], **columns: list[Any]) -> list[float | None]:
+        column = self.params.answer_column
+        if column not in columns:
+            present = ", ".join(sorted(columns)) or "none"
+            raise GnivoError(
+                f"reward {self.name!r} needs the dataset column {column!r} with the gold answers "
+                f"(set params.answer_column to use another); columns present: {present}"
+            )
+        golds = columns[column]
+        verdicts = self.judge(completions, golds)
+        return [
+            self._value(verdict) if gold_answers(gold) else None for verdict, gold in zip(verdicts, golds, strict=True)
+        ]
+
+    def _value(self, verdict: Verdict) -> float:
+        params = self.params
+        if verdict.source == NO_ANSWER:
+            return params.unparsable
+        if verdict.correct:
+            return params.correct if verdict.source == BOXED else params.fallback_correct
+        return params.wrong
+
+    def _checker(self) -> Any:
+        with self._lock:
+            if self._runner is None:
+                from rewards._math_pool import make_runner
+
+                self._runner = make_runner(_CHECKER, self.params.workers, self.params.timeout)
+            return self._runner
+
+    def metrics(self) -> dict[str, float]:
+        with self._lock:
+            counts = {key: float(self._counts[key]) for key in ("timeouts", "unparsable", "fallback_answers", "errors")}
+            self._counts.clear()
+        return counts
+
+    def close(self) -> None:
+        with self._lock:
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
