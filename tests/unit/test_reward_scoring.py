@@ -1,0 +1,160 @@
+"""`gnivo_cli.scoring`: scoring JSONL files with any reward, safely."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from gnivo_cli.errors import GnivoError
+from gnivo_cli.scoring import default_output, parse_params, score_file
+from rewards.base import Reward, RewardParams
+
+
+class Scripted(Reward):
+    """Returns `len(completion)`, or what `values` says; fails on a completion equal to `fail_on`."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Params(RewardParams):
+        fail_on: str | None = None
+        values: list | None = None
+
+    def __init__(self, params=None, *, name=None):
+        super().__init__(params, name=name or "scripted")
+        self.calls: list[dict] = []
+        self.closed = False
+
+    def __call__(self, prompts, completions, **columns):
+        self.calls.append({"prompts": prompts, "completions": completions, **columns})
+        if self.params.fail_on in completions:
+            raise RuntimeError("model exploded")
+        if self.params.values is not None:
+            return list(self.params.values)
+        return [float(len(c)) if c else None for c in completions]
+
+    def metrics(self):
+        return {"timeouts": 1.0}
+
+
+def write(path: Path, rows: list) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def rows(n: int) -> list[dict]:
+    return [{"prompt": f"p{i}", "completion": "x" * (i % 3), "extra": i} for i in range(n)]
+
+
+def test_default_output():
+    assert default_output(Path("a/data.jsonl")) == Path("a/data.scored.jsonl")
+    assert default_output(Path("data")) == Path("data.scored.jsonl")
+
+
+def test_parse_params_reads_yaml_values():
+    parsed = parse_params(["a=3", "b=0.5", "c=[x, y]", "d=null", "e=true", "f=some text", "g=x=y", "h={k: 1}"])
+    assert parsed == {"a": 3, "b": 0.5, "c": ["x", "y"], "d": None, "e": True, "f": "some text", "g": "x=y",
+                      "h": {"k": 1}}  # fmt: skip
+    with pytest.raises(GnivoError, match="--param 'oops': expected key=value"):
+        parse_params(["oops"])
+
+
+def test_scores_rows_in_batches_with_their_columns(tmp_path):
+    source = write(tmp_path / "in.jsonl", rows(7))
+    reward = Scripted()
+    seen = []
+    summary = score_file(source, reward, batch_size=3, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(3, 7), (6, 7), (7, 7)]
+    assert reward.calls[0]["extra"] == [0, 1, 2]
+    scored = [json.loads(line) for line in summary.output.read_text().splitlines()]
+    assert [row["reward"] for row in scored] == [None, 1.0, 2.0, None, 1.0, 2.0, None]
+    assert scored[1] == {"prompt": "p1", "completion": "x", "extra": 1, "reward": 1.0}
+    assert (summary.count, summary.nulls, summary.mean) == (7, 3, 1.5)
+    assert summary.values == [(1.0, 2), (2.0, 2)]
+    assert summary.timeouts == 3  # summed over the three calls
+    assert not reward.closed  # a reward passed in belongs to the caller
+
+
+def test_many_distinct_values_are_summarized_not_listed(tmp_path):
+    source = write(tmp_path / "in.jsonl", [{"prompt": "p", "completion": "x" * i} for i in range(1, 21)])
+    summary = score_file(source, Scripted())
+    assert summary.values is None
+    assert (summary.minimum, summary.median, summary.maximum) == (1.0, 10.5, 20.0)
+
+
+def test_a_failing_reward_keeps_what_was_scored_and_the_old_output(tmp_path):
+    source = write(tmp_path / "in.jsonl", [*rows(4), {"prompt": "p", "completion": "boom"}, *rows(2)])
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous results\n")
+    with pytest.raises(GnivoError) as error:
+        score_file(source, Scripted(Scripted.Params(fail_on="boom")), output=out, batch_size=2)
+    message = str(error.value)
+    assert "reward 'scripted' failed: RuntimeError: model exploded" in message
+    assert f"4 rows scored before the error are in {out}.partial" in message
+    assert out.read_text() == "previous results\n"
+    assert len(Path(f"{out}.partial").read_text().splitlines()) == 4
+
+
+def test_bad_rows_fail_before_anything_is_scored(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(json.dumps(rows(1)[0]).encode() + b"\n" + b'{"prompt": "\xff", "completion": "c"}\n')
+    reward = Scripted()
+    with pytest.raises(GnivoError, match=r"in.jsonl:2: not valid UTF-8"):
+        score_file(source, reward)
+    assert reward.calls == []
+    assert not list(tmp_path.glob("*.partial")) and not (tmp_path / "in.scored.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"prompt": 3, "completion": "c"}, "in.jsonl:1: field 'prompt' must be text"),
+        ({"prompt": "p"}, "in.jsonl:1: missing field 'completion'"),
+        ("just a string", "in.jsonl:1: expected a JSON object"),
+    ],
+)
+def test_row_errors_name_the_line(tmp_path, row, message):
+    with pytest.raises(GnivoError, match=message):
+        score_file(write(tmp_path / "in.jsonl", [row]), Scripted())
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([1.0], "returned 1 values for 2 completions"),
+        ([1.0, float("nan")], "returned nan for line 2"),
+        ([1.0, "high"], "returned 'high' for line 2"),
+    ],
+)
+def test_bad_reward_values_are_errors(tmp_path, values, message):
+    source = write(tmp_path / "in.jsonl", rows(2))
+    with pytest.raises(GnivoError, match=message):
+        score_file(source, Scripted(Scripted.Params(values=values)))
+
+
+def test_empty_input_missing_input_and_overwriting_the_input(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("\n\n")
+    with pytest.raises(GnivoError, match="no rows to score"):
+        score_file(tmp_path / "empty.jsonl", Scripted())
+    with pytest.raises(GnivoError, match=r"nope\.jsonl: no such file"):
+        score_file(tmp_path / "nope.jsonl", Scripted())
+    source = write(tmp_path / "in.jsonl", rows(1))
+    with pytest.raises(GnivoError, match="would overwrite the input"):
+        score_file(source, Scripted(), output=source)
+
+
+def test_text_that_utf8_cannot_hold_survives(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"prompt": "p", "completion": "caf\\u00e9 \\ud800"}\n')
+    summary = score_file(source, Scripted())
+    (row,) = [json.loads(line) for line in summary.output.read_text().splitlines()]
+    assert row["completion"] == "café \ud800"
+
+
+def test_a_reward_named_by_string_is_loaded_and_closed(tmp_path):
+    source = write(tmp_path / "in.jsonl", [{"prompt": "p", "completion": "\\boxed{2}", "answer": 2}])
+    summary = score_file(source, "math", {"timeout": 1})
+    assert summary.mean == 1.0 and summary.reward == "math"
+    with pytest.raises(GnivoError, match="missing field 'gold'"):
+        score_file(source, "math", {"answer_column": "gold"})
