@@ -1,0 +1,52 @@
+"""Tests of the plugin itself, and of its registration (run after `pip install -e .`)."""
+
+import pytest
+from gnivo_reward_length import LengthReward
+
+
+def make(**params):
+    return LengthReward.from_config(params, name="length")
+
+
+def test_reward_falls_linearly_with_distance_from_target():
+    reward = make(target=4, tolerance=2)
+    completions = ["one two three four", "one two three", "one two", "one", "a b c d e f g h"]
+    assert reward(["p"] * 5, completions) == [1.0, 0.5, 0.0, 0.0, 0.0]
+
+
+def test_characters():
+    assert make(unit="characters", target=5, tolerance=5)(["p", "p"], ["abcde", "abcdefg"]) == [1.0, 0.6]
+
+
+def test_per_row_targets_and_rows_it_does_not_apply_to():
+    reward = make(target_column="max_words", tolerance=1)
+    assert reward.required_columns == ("max_words",)
+    assert reward(["p"] * 3, ["a b", "a b", "a"], max_words=[2, None, 3]) == [1.0, None, 0.0]
+
+
+def test_chat_completions():
+    reward = make(target=2, tolerance=2)
+    assert reward(["p"], [[{"role": "assistant", "content": "hello there"}]]) == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"tolerance": 0}, "'tolerance' must be >= 1"),
+        ({"unit": "tokens"}, "parameter 'unit' must be one of 'words', 'characters'"),
+        ({"targt": 3}, "unknown parameter 'targt' (did you mean 'target'?"),
+    ],
+)
+def test_bad_params_name_the_reward_and_key(params, message):
+    from rewards.registry import reward_param_problems
+
+    (problem,) = reward_param_problems("length", params)
+    assert problem.startswith("reward 'length': ") and message in problem
+
+
+def test_registered_under_its_entry_point_name():
+    from rewards.registry import available_rewards, load_reward
+
+    info = {info.name: info for info in available_rewards()}["length"]
+    assert (info.distribution, info.status) == ("gnivo-reward-length", "ok")
+    assert isinstance(load_reward("length", {"target": 3}), LengthReward)
