@@ -1,11 +1,146 @@
-"""`gnivo compare` and `gnivo plot` (being built)."""
+"""`gnivo compare` (train algorithms x seeds, compare) and `gnivo plot` (the same figure from existing runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+_THRESHOLD_HELP = "Reward threshold for 'steps to threshold' (default: midway between the first-step and best reward)."
+_SMOOTH_HELP = (
+    "Moving-average window (steps) for the curves and the threshold (default: a tenth of the steps; 1 = off)."
+)
 
 
-def compare() -> None:
-    """Train several algorithms x seeds and compare them."""
-    raise NotImplementedError
+def compare(
+    recipe_path: Annotated[Path, typer.Argument(metavar="RECIPE", help="YAML recipe, e.g. recipes/quickstart.yaml.")],
+    algorithms: Annotated[
+        str, typer.Option("--algorithms", "-a", help="Comma-separated: gnivo, gnivo-onestep, grpo, rloo.")
+    ] = "gnivo,grpo,rloo",
+    seeds: Annotated[
+        str,
+        typer.Option("--seeds", help="How many seeds (from the recipe's training.seed on), or a list such as 0,1,2."),
+    ] = "3",
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe key for every run, e.g. --set training.max_steps=20."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir", "-o", help="Where runs and results go (default: training.output_dir + '-compare')."
+        ),
+    ] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help=_THRESHOLD_HELP)] = None,
+    smooth: Annotated[int | None, typer.Option("--smooth", min=1, help=_SMOOTH_HELP)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the runs that would train; train nothing.")] = False,
+) -> None:
+    """Train each algorithm x seed on one recipe (same sampling budget) and compare their learning curves.
+
+    Runs go to DIR/<algorithm>/seed-<s>/, one after another; a failed run is reported and the rest go on.
+    Rerunning with the same DIR skips finished runs and resumes interrupted ones. Writes DIR/compare.png,
+    DIR/summary.md and DIR/compare.json.
+    """
+    from gnivo_cli import compare as lib
+    from gnivo_cli.console import console, err_console
+    from gnivo_cli.errors import GnivoError
+    from gnivo_cli.recipe import load_recipe
+
+    names = lib.parse_algorithms(algorithms)
+    base = load_recipe(recipe_path, list(overrides or []))
+    seed_list = lib.parse_seeds(seeds, base.training.seed)
+    directory = output_dir or lib.default_output_dir(base)
+
+    if dry_run:
+        for run in lib.plan_runs(base, names, seed_list, directory):
+            console.print(f"{run.algorithm:<14} seed {run.seed:<4} {_STATES[run.state]:<22} {run.path}", markup=False)
+        return
+
+    from rich.markup import escape
+
+    def on_start(index: int, total: int, run) -> None:
+        if run.state != "finished":
+            heading = escape(f"[{index}/{total}] {run.algorithm} · seed {run.seed}")
+            err_console.rule(f"[bold]{heading}[/] -> {escape(str(run.path))}")
+
+    def on_end(index: int, total: int, outcome) -> None:
+        run = outcome.run
+        where = escape(f"[{index}/{total}] {run.algorithm} seed {run.seed}")
+        if outcome.status == "skipped":
+            err_console.print(f"[dim]{where}: finished earlier, skipped[/]", highlight=False)
+        elif outcome.status == "failed":
+            err_console.print(f"[bold red]{where} failed:[/] {escape(str(outcome.error))}", highlight=False)
+        else:
+            err_console.print(f"[green]{where}: {outcome.status} in {outcome.seconds:.0f} s[/]", highlight=False)
+
+    result = lib.run_compare(
+        base, names, seed_list, directory, threshold=threshold, window=smooth, on_start=on_start, on_end=on_end
+    )
+    if result.comparison is not None:
+        _print_table(result.comparison, title=f"{len(result.outcomes)} runs in {directory}")
+        for path in result.files:
+            console.print(f"[dim]wrote[/] {path}", highlight=False)
+    if result.failures:
+        total = len(result.outcomes)
+        first = result.failures[0]
+        raise GnivoError(
+            f"{len(result.failures)} of {total} runs failed (first: {first.run.algorithm} seed {first.run.seed}: "
+            f"{first.error}); rerun the same command to retry them"
+        )
 
 
-def plot() -> None:
-    """Plot learning curves from existing run directories."""
-    raise NotImplementedError
+_STATES = {
+    "new": "to train",
+    "finished": "finished: skipped",
+    "resume": "to resume",
+    "restart": "to restart (no checkpoint)",
+}
+
+
+def plot(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN_DIR...", help="Training output dirs, or dirs holding them (e.g. a compare dir)."),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="PNG to write (default: RUN_DIR/compare.png for one dir, else ./compare.png)."
+        ),
+    ] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help=_THRESHOLD_HELP)] = None,
+    smooth: Annotated[int | None, typer.Option("--smooth", min=1, help=_SMOOTH_HELP)] = None,
+) -> None:
+    """Draw the `gnivo compare` figure and table from existing runs (no training).
+
+    Runs are grouped by the algorithm their summary.json or recipe.yaml names; runs still training count
+    with the steps they have logged.
+    """
+    from gnivo_cli.console import console
+    from gnivo_cli.curves import compare_runs, find_runs, plot_comparison
+
+    comparison = compare_runs(find_runs(run_dirs), threshold=threshold, window=smooth)
+    if output is None:
+        output = run_dirs[0] / "compare.png" if len(run_dirs) == 1 and run_dirs[0].is_dir() else Path("compare.png")
+    title = ", ".join(str(p) for p in run_dirs)
+    plot_comparison(comparison, output, title=title if len(title) < 80 else f"{len(run_dirs)} run dirs")
+    runs = sum(len(group) for group in comparison.groups.values())
+    _print_table(comparison, title=f"{runs} run{'s' if runs != 1 else ''}")
+    console.print(f"[dim]wrote[/] {output}", highlight=False)
+
+
+def _print_table(comparison, *, title: str) -> None:
+    from rich.table import Table
+
+    from gnivo_cli.console import console
+    from gnivo_cli.curves import TABLE_HEADERS, definitions, table_rows
+
+    table = Table(title=title, title_justify="left")
+    for index, header in enumerate(TABLE_HEADERS):
+        table.add_column(header, justify="left" if index == 0 else "right", style="bold" if index == 0 else None)
+    for row in table_rows(comparison):
+        table.add_row(*row)
+    console.print(table)
+    for text in definitions(comparison) + comparison.notes:
+        console.print(f"[dim]· {text}[/]", highlight=False)
