@@ -11,10 +11,10 @@ class RecipeError(GnivoError):
     """A recipe failed validation. Holds one message per problem, each naming its key path."""
 
     def __init__(self, problems: list[str], source: str | None = None):
-        self.problems = list(problems)
-        self.source = source
         prefix = f"{source}: " if source else ""
-        super().__init__("\n".join(prefix + problem for problem in self.problems))
+        self.problems = [prefix + problem for problem in problems]
+        self.source = source
+        super().__init__("\n".join(self.problems))
 
 
 class ModelNotFoundError(GnivoError):

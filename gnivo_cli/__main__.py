@@ -1,0 +1,5 @@
+"""`python -m gnivo_cli` runs the CLI."""
+
+from gnivo_cli.cli import main
+
+main()
