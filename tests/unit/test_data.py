@@ -18,7 +18,7 @@ def test_arithmetic_rows_are_deterministic_and_correct():
     assert rows != ArithmeticTask(count=50, low=1, high=30, operations=("+", "-", "*"), terms=3, seed=6).rows()
     for row in rows:
         expression = row["problem"].removeprefix("What is ").removesuffix("?")
-        a, op1, b, op2, c = expression.split()
+        a, _, b, _, c = expression.split()
         assert all(1 <= int(x) <= 30 for x in (a, b, c))
         assert int(row["answer"]) == eval(expression)
 

@@ -98,7 +98,7 @@ def test_set_overrides_parse_yaml_values(tmp_path):
     assert recipe.lora.target_modules == ["q_proj", "v_proj"] and recipe.rewards[0].weight == 2
     (line,) = problems(write(tmp_path, GOOD), ["algorithm.temperature=1.0"])
     assert line.startswith("--set algorithm.temperature: unknown key")
-    with pytest.raises(RecipeError, match="expected key.path=value"):
+    with pytest.raises(RecipeError, match=r"expected key\.path=value"):
         load_recipe(write(tmp_path, GOOD), ["algorithm.alpha"])
 
 
