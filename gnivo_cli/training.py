@@ -51,8 +51,11 @@ def prepare_output_dir(output_dir: Path, resume: bool) -> Path | None:
 
 def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> Any:
     """The trl config for the recipe's algorithm, from one shared set of settings."""
+    import torch
+
     algo, gen, train = recipe.algorithm, recipe.generation, recipe.training
     common: dict[str, Any] = dict(
+        dataloader_pin_memory=torch.cuda.is_available(),
         output_dir=str(output_dir),
         learning_rate=train.learning_rate,
         max_steps=train.max_steps,
@@ -172,6 +175,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 
 def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> TrainResult:
     """Train with a validated recipe. `console` (rich) shows live progress; None trains quietly."""
+    _quiet_library_warnings()
     output_dir = Path(recipe.training.output_dir)
     checkpoint = prepare_output_dir(output_dir, resume)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -202,6 +206,14 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     )
     _write_summary(recipe, result, trainer)
     return result
+
+
+def _quiet_library_warnings() -> None:
+    """Deprecation notices from transformers/trl internals are not the user's to act on."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl|peft)\b")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(transformers|trl|peft)\b")
 
 
 def _checkpoint_step(checkpoint: Path) -> int:
