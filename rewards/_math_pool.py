@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -78,12 +78,20 @@ def run_with_timer(func: Callable[..., Any], args: Sequence[Any], timeout: float
     return Outcome(value=value, seconds=time.perf_counter() - start)
 
 
+_READY = ("ready",)
+
+
 def _worker_main(func_ref: str, timeout: float, read_fd: int, write_fd: int) -> None:
-    """Loop of a worker process: receive (id, args), answer (id, value, timed_out, error, seconds)."""
+    """Loop of a worker process: announce readiness, then answer each (id, args) with
+    (id, value, timed_out, error, seconds), in order."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
     func = resolve(func_ref)
+    warm_up = getattr(importlib.import_module(func_ref.partition(":")[0]), "warm_up", None)
+    if warm_up is not None:
+        warm_up()
+    outbox.send(_READY)
     while True:
         try:
             task = inbox.recv()
@@ -101,6 +109,10 @@ class _Worker:
     process: subprocess.Popen
     inbox: Connection  # results from the worker
     outbox: Connection  # tasks to the worker
+    started: float = field(default_factory=time.monotonic)
+    ready: bool = False  # imported and warmed up: its clock for tasks may start
+    inflight: collections.deque[int] = field(default_factory=collections.deque)
+    head_since: float = 0.0  # when the oldest task in flight began
 
     def discard(self) -> None:
         if self.process.poll() is None:
@@ -115,18 +127,23 @@ class WorkerPool:
 
     Workers are plain subprocesses (``python -m rewards._math_pool``) talking over two pipes, not
     `multiprocessing` children: those re-import the caller's main script in every child, which breaks
-    any script without an ``if __name__ == "__main__"`` guard.
+    any script without an ``if __name__ == "__main__"`` guard. Each worker holds up to `depth` tasks so
+    it never waits for the parent between checks; its clock runs on the oldest one.
     """
 
-    def __init__(self, func_ref: str, workers: int, timeout: float, *, grace: float = 0.5):
+    #: Seconds a new worker may take to import its module and warm up (a loaded machine is slow).
+    startup_timeout = 120.0
+
+    def __init__(self, func_ref: str, workers: int, timeout: float, *, grace: float = 0.5, depth: int = 4):
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.func_ref = func_ref
         self.workers = workers
         self.timeout = timeout
         self.grace = grace
+        self.depth = depth
         self.replaced = 0  # workers killed for overrunning, since creation
-        self._idle: list[_Worker] = []
+        self._pool: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -145,6 +162,21 @@ class WorkerPool:
             os.close(result_write)
         return _Worker(process, Connection(result_read, writable=False), Connection(task_write, readable=False))
 
+    def _replace(self, worker: _Worker, pending: collections.deque[int]) -> None:
+        """Kill `worker`, hand its unanswered tasks back to `pending`, start another in its place."""
+        pending.extendleft(reversed(worker.inflight))
+        worker.inflight.clear()
+        self._pool.remove(worker)
+        worker.discard()
+        self._pool.append(self._start())
+
+    def start(self) -> None:
+        """Start every worker now and wait until all are ready (they also start on first use)."""
+        with self._lock:
+            while len(self._pool) < self.workers:
+                self._pool.append(self._start())
+            self._run([])
+
     def run(self, tasks: Sequence[Sequence[Any]]) -> list[Outcome]:
         """One `Outcome` per task (a tuple of arguments), in order."""
         with self._lock:
@@ -155,66 +187,84 @@ class WorkerPool:
     def _run(self, tasks: Sequence[Sequence[Any]]) -> list[Outcome]:
         results: list[Outcome | None] = [None] * len(tasks)
         pending = collections.deque(range(len(tasks)))
-        while len(self._idle) < min(self.workers, len(tasks)):
-            self._idle.append(self._start())
-        busy: dict[Connection, tuple[_Worker, int, float, float]] = {}  # inbox -> worker, task, start, deadline
+        while len(self._pool) < min(self.workers, len(tasks)):
+            self._pool.append(self._start())
+        limit = self.timeout + self.grace
         try:
-            while pending or busy:
-                while pending and self._idle:
-                    worker = self._idle.pop()
-                    index = pending.popleft()
-                    try:
-                        worker.outbox.send((index, tuple(tasks[index])))
-                    except OSError:  # it died while idle: replace it, retry the task
-                        worker.discard()
-                        self._idle.append(self._start())
-                        pending.appendleft(index)
-                        continue
-                    start = time.monotonic()
-                    busy[worker.inbox] = (worker, index, start, start + self.timeout + self.grace)
-                next_deadline = min(deadline for *_, deadline in busy.values())
-                for inbox in wait(list(busy), timeout=max(0.0, next_deadline - time.monotonic())):
-                    worker, index, start, _ = busy.pop(inbox)
-                    try:
-                        _, value, timed_out, error, seconds = inbox.recv()
-                    except (EOFError, OSError):  # the worker crashed (segfault, out of memory)
-                        results[index] = Outcome(error="checker process died", seconds=time.monotonic() - start)
-                        worker.discard()
-                        self._idle.append(self._start())
-                    else:
-                        results[index] = Outcome(value, timed_out, error, seconds)
-                        self._idle.append(worker)
+            while pending or any(worker.inflight or not worker.ready for worker in self._pool):
+                for worker in list(self._pool):
+                    while worker.ready and pending and len(worker.inflight) < self.depth:
+                        index = pending.popleft()
+                        try:
+                            worker.outbox.send((index, tuple(tasks[index])))
+                        except OSError:  # it died while idle: retry the task elsewhere
+                            pending.appendleft(index)
+                            self._replace(worker, pending)
+                            break
+                        if not worker.inflight:
+                            worker.head_since = time.monotonic()
+                        worker.inflight.append(index)
+                waiting = [worker for worker in self._pool if worker.inflight or not worker.ready]
+                deadline = min(w.head_since + limit if w.ready else w.started + self.startup_timeout for w in waiting)
+                by_inbox = {worker.inbox: worker for worker in waiting}
+                for inbox in wait(list(by_inbox), timeout=max(0.0, deadline - time.monotonic())):
+                    self._receive(by_inbox[inbox], results, pending)
                 now = time.monotonic()
-                for inbox, (worker, index, start, deadline) in list(busy.items()):
-                    if now >= deadline:  # stuck where the timer cannot reach: kill and replace
-                        del busy[inbox]
-                        results[index] = Outcome(timed_out=True, seconds=now - start)
-                        worker.discard()
+                for worker in list(self._pool):
+                    if worker.inflight and now >= worker.head_since + limit:
+                        # Stuck where the worker's own timer cannot reach (a long C call): kill it.
+                        results[worker.inflight.popleft()] = Outcome(timed_out=True, seconds=now - worker.head_since)
                         self.replaced += 1
-                        self._idle.append(self._start())
+                        self._replace(worker, pending)
+                    elif not worker.ready and now >= worker.started + self.startup_timeout:
+                        raise RuntimeError(f"a checker process did not start within {self.startup_timeout:.0f} s")
         except BaseException:
-            # Interrupted mid-batch (Ctrl-C): busy workers hold unanswered tasks; don't reuse them.
-            for worker, *_ in busy.values():
+            # Interrupted mid-batch (Ctrl-C): workers holding unanswered tasks can't be reused.
+            for worker in [worker for worker in self._pool if worker.inflight]:
+                self._pool.remove(worker)
                 worker.discard()
             raise
         return [outcome if outcome is not None else Outcome(error="not run") for outcome in results]
 
+    def _receive(self, worker: _Worker, results: list[Outcome | None], pending: collections.deque[int]) -> None:
+        """Read everything `worker` has sent."""
+        try:
+            while True:
+                message = worker.inbox.recv()
+                if message == _READY:
+                    worker.ready = True
+                else:
+                    _, value, timed_out, error, seconds = message
+                    results[worker.inflight.popleft()] = Outcome(value, timed_out, error, seconds)
+                    worker.head_since = time.monotonic()
+                if not worker.inbox.poll():
+                    return
+        except (EOFError, OSError):
+            if not worker.ready:
+                raise RuntimeError(
+                    f"a checker process ({self.func_ref}) exited during start-up with code {worker.process.wait()}; "
+                    "its error is printed above"
+                ) from None
+            # It crashed mid-check (segfault, out of memory): that check fails, the others are retried.
+            results[worker.inflight.popleft()] = Outcome(error="checker process died")
+            self._replace(worker, pending)
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            for worker in self._idle:
+            for worker in self._pool:
                 with contextlib.suppress(OSError):
                     worker.outbox.send(None)
-            for worker in self._idle:
+            for worker in self._pool:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     worker.process.wait(timeout=2)
                 worker.discard()
-            self._idle.clear()
+            self._pool.clear()
 
     def __del__(self) -> None:
         # Workers also exit on their own when this process's end of the pipe closes.
         if not getattr(self, "_closed", True):
-            for worker in self._idle:
+            for worker in self._pool:
                 if worker.process.poll() is None:
                     worker.process.kill()
 
@@ -228,6 +278,14 @@ class InProcessRunner:
         self._func: Callable[..., Any] | None = None
         self._fallback: WorkerPool | None = None
         self._fallback_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Import and warm up the checker now instead of at the first call."""
+        if self._func is None:
+            self._func = resolve(self.func_ref)
+            warm_up = getattr(importlib.import_module(self.func_ref.partition(":")[0]), "warm_up", None)
+            if warm_up is not None:
+                warm_up()
 
     def run(self, tasks: Sequence[Sequence[Any]]) -> list[Outcome]:
         if can_use_timer():

@@ -1,8 +1,9 @@
 """The `math` reward: is the final answer of a completion equivalent to the gold answer?
 
-Extraction (`rewards._math_extract`) is plain string work in the calling process. Equivalence
-(`rewards._math_equiv`: normalization, integer fast path, then Math-Verify/sympy) runs under a hard time
-limit per check (`rewards._math_pool`), in process or in worker processes. `judge` gives the verdicts,
+Extraction (`rewards._math_extract`) and the cheap comparisons (`rewards._math_quick`: normalization,
+equal strings, integers) are plain string work in the calling process. The symbolic check
+(`rewards._math_equiv`: Math-Verify/sympy) runs under a hard time limit per check (`rewards._math_pool`),
+in process or in worker processes. `judge` gives the verdicts,
 which `gnivo eval` uses too: one checker for training and evaluation.
 """
 
@@ -12,16 +13,17 @@ import collections
 import dataclasses
 import math
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
 from gnivo_cli.errors import GnivoError
-from rewards._math_extract import BOXED, FALLBACKS, NO_ANSWER, extract_answer
+from rewards._math_extract import BOXED, FALLBACKS, NO_ANSWER, extract_answer, last_boxed
+from rewards._math_quick import decide
 from rewards.base import Reward, RewardParams, as_text
 
 _CHECKER = "rewards._math_equiv:equivalent"
-_CACHE_SIZE = 65536
-_CACHEABLE_CHARS = 1000
+_CACHE_SIZE = 65536  # symbolic verdicts kept; their answers are at most MAX_SYMBOLIC_CHARS long
 
 Fallback = Literal["answer_is", "last_number"]
 
@@ -40,7 +42,8 @@ class Verdict:
 def gold_answers(value: Any) -> list[str]:
     """A dataset's gold value as answer strings: ``"025"``, ``70`` (int), ``27.0`` (float) -> ``"27"``.
 
-    A list means "any of these". None, NaN and empty strings mean there is no gold answer.
+    A full solution counts by its last ``\\boxed{}`` (MATH, Minerva), a GSM8K answer by what follows
+    ``####``. A list means "any of these". None, NaN and empty strings mean there is no gold answer.
     """
     if value is None or isinstance(value, bool):
         return []
@@ -53,6 +56,10 @@ def gold_answers(value: Any) -> list[str]:
             return []
         return [str(int(value))] if value.is_integer() else [repr(value)]
     text = as_text(value).strip()
+    if "####" in text:  # GSM8K: a worked solution, then "#### 42"
+        text = text.rsplit("####", 1)[1].strip()
+    elif "\\boxed" in text or "\\fbox" in text:  # a full solution (MATH, Minerva): its last box
+        text = last_boxed(text) or ""
     if len(text) >= 2 and text.startswith("$") and text.endswith("$"):
         text = text.strip("$").strip()
     return [text] if text else []
@@ -124,34 +131,38 @@ class MathReward(Reward):
         found = [extract_answer(as_text(completion), self.params.fallbacks) for completion in completions]
         gold_lists = [gold_answers(gold) for gold in golds]
 
-        # Each distinct (answer, gold) pair is checked once: groups of samples often agree.
+        # Each distinct (answer, gold) pair is checked once: groups of samples often agree. Plain-Python
+        # rules settle most pairs here (equal strings, integers); only the rest costs a symbolic check.
         known: dict[tuple[str, str], tuple[bool, bool, float]] = {}
-        todo: dict[tuple[str, str], None] = {}  # ordered set
+        symbolic: list[tuple[str, str]] = []
         with self._lock:
             for (answer, _), alternatives in zip(found, gold_lists, strict=True):
-                if answer is None:
-                    continue
-                for gold in alternatives:
+                for gold in alternatives if answer is not None else ():
                     key = (answer, gold)
-                    if key in known or key in todo:
+                    if key in known:
                         continue
                     cached = self._cache.get(key)
                     if cached is not None:
                         known[key] = (*cached, 0.0)
+                        continue
+                    started = time.perf_counter()
+                    decided = decide(answer, gold)
+                    if decided is None:
+                        known[key] = (False, False, 0.0)  # placeholder until checked
+                        symbolic.append(key)
                     else:
-                        todo[key] = None
-        if todo:
-            outcomes = self._checker().run(list(todo))
+                        known[key] = (decided, False, time.perf_counter() - started)
+        if symbolic:
+            outcomes = self._checker().run(symbolic)
             with self._lock:
-                for key, outcome in zip(todo, outcomes, strict=True):
+                for key, outcome in zip(symbolic, outcomes, strict=True):
                     verdict = (outcome.value is True, outcome.timed_out)
                     known[key] = (*verdict, outcome.seconds)
                     if outcome.error is not None:
                         self._counts["errors"] += 1
-                    if len(key[0]) <= _CACHEABLE_CHARS:
-                        self._cache[key] = verdict
-                        if len(self._cache) > _CACHE_SIZE:
-                            self._cache.popitem(last=False)
+                    self._cache[key] = verdict
+                    if len(self._cache) > _CACHE_SIZE:
+                        self._cache.popitem(last=False)
 
         verdicts = []
         for (answer, source), alternatives in zip(found, gold_lists, strict=True):
@@ -202,6 +213,10 @@ class MathReward(Reward):
 
                 self._runner = make_runner(_CHECKER, self.params.workers, self.params.timeout)
             return self._runner
+
+    def warm_up(self) -> None:
+        """Start the checker now (worker processes, sympy import) rather than on the first call."""
+        self._checker().start()
 
     def metrics(self) -> dict[str, float]:
         with self._lock:

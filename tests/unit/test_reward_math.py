@@ -115,6 +115,9 @@ def test_fallbacks_in_the_order_given_and_only_when_enabled():
         (0.5, ["0.5"]),
         ("$x=3$", ["x=3"]),  # olympiadbench style
         (["$\\frac12$"], ["\\frac12"]),
+        ("So $x=2$ and the area is $\\boxed{\\frac{9}{2}}$.", ["\\frac{9}{2}"]),  # a MATH solution
+        ("3 + 4 = <<3+4=7>>7 apples.\n#### 1,250", ["1,250"]),  # GSM8K
+        ("\\boxed{}", []),
         (None, []),
         (float("nan"), []),
         ("  ", []),
@@ -146,6 +149,9 @@ EQUAL = {
         ("25", "025"),
         ("27.0", "27"),
         ("−5", "-5"),
+        ("{5}", "5"),
+        ("58,500\\;", "58500"),
+        ("\\quad 12", "12"),
     ],
     "fractions and roots": [
         ("\\frac12", "\\frac{1}{2}"),
@@ -429,3 +435,25 @@ def test_a_stuck_worker_is_killed_and_replaced():
         assert pool.run([(0,)])[0].value == "finished"  # the replacement works
     finally:
         pool.close()
+
+
+# -- the real benchmark files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "field"),
+    [("amc23.jsonl", "answer"), ("aime25.jsonl", "answer"), ("olympiadbench.jsonl", "final_answer"),
+     ("gsm8k_test.jsonl", "answer"), ("minerva_math.jsonl", "solution"), ("math500.jsonl", "answer")],
+)  # fmt: skip
+def test_gold_answers_of_each_benchmark_are_found_and_equal_to_themselves(reward, shared_benchmarks, name, field):
+    import json
+
+    lines = (shared_benchmarks / name).read_text().splitlines()
+    golds = [json.loads(line)[field] for line in lines[:40]]  # floats, ints, lists, solutions, "#### N"
+    answers = [gold_answers(gold)[0] for gold in golds]
+    assert all(answers)
+    verdicts = reward.judge([f"So the answer is $\\boxed{{{a}}}$." for a in answers], golds)
+    assert [v.correct for v in verdicts] == [True] * len(golds)
+    shifted = reward.judge([f"\\boxed{{{a}}}" for a in answers[1:] + answers[:1]], golds)
+    equal_neighbours = [a for a, b in zip(answers, answers[1:] + answers[:1], strict=True) if a == b]
+    assert sum(v.correct for v in shifted) <= len(equal_neighbours) + 2
