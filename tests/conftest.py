@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One thread per test worker: oversubscribed OpenMP threads spin and slow everything down many-fold.
+    # Set before torch is imported, and inherited by the CLI subprocesses tests start.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+
 SHARED_BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
 
 CHAT_TEMPLATE = (
