@@ -151,3 +151,20 @@ def test_cli_train_end_to_end(tmp_path, tiny_model_dir):
     )
     assert again.returncode == 1 and "not empty" in again.stderr and "Traceback" not in again.stderr
     assert len(read_metrics(out)) == 1  # nothing already written was lost
+
+
+def test_a_pip_installed_third_party_reward_trains(tmp_path, tiny_model_dir):
+    # The example plugin (examples/gnivo-reward-length), installed by the README's test command.
+    path = tiny_recipe(
+        tmp_path,
+        tiny_model_dir,
+        rewards="[{name: length, weight: 1.0, params: {target: 3, tolerance: 6, unit: characters}}]",
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "gnivo_cli", "train", str(path), "--set", "training.max_steps=1"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    (row,) = read_metrics(tmp_path / "run")
+    assert "rewards/length/mean" in row and 0.0 <= row["rewards/length/mean"] <= 1.0
