@@ -60,11 +60,15 @@ def can_use_timer() -> bool:
 
 
 def run_with_timer(func: Callable[..., Any], args: Sequence[Any], timeout: float) -> Outcome:
-    """Call `func(*args)` in this (main) thread, interrupted after `timeout` seconds."""
+    """Call `func(*args)` in this (main) thread, interrupted after `timeout` seconds.
+
+    A timer someone else had set (a test runner's, say) is put back afterwards with its remaining time.
+    """
     start = time.perf_counter()
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    outer_delay, outer_interval = 0.0, 0.0
     try:
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             value = func(*args)
         finally:
@@ -74,7 +78,10 @@ def run_with_timer(func: Callable[..., Any], args: Sequence[Any], timeout: float
     except Exception as error:  # a crash in the checker is a verdict, not a crash of the caller
         return Outcome(error=f"{type(error).__name__}: {error}"[:500], seconds=time.perf_counter() - start)
     finally:
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if outer_delay > 0:
+            remaining = outer_delay - (time.perf_counter() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3), outer_interval)
     return Outcome(value=value, seconds=time.perf_counter() - start)
 
 

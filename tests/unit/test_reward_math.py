@@ -457,3 +457,20 @@ def test_gold_answers_of_each_benchmark_are_found_and_equal_to_themselves(reward
     shifted = reward.judge([f"\\boxed{{{a}}}" for a in answers[1:] + answers[:1]], golds)
     equal_neighbours = [a for a, b in zip(answers, answers[1:] + answers[:1], strict=True) if a == b]
     assert sum(v.correct for v in shifted) <= len(equal_neighbours) + 2
+
+
+def test_an_outer_timer_survives_a_check():
+    from rewards._math_pool import run_with_timer
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        assert run_with_timer(lambda: "done", (), 5.0).value == "done"
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < left <= 0.3
+        time.sleep(0.5)
+        assert fired == [True]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
