@@ -18,7 +18,7 @@ BOXED = "boxed"
 
 # "The final answer is $x$. I hope it is correct." / "the answer is: 42" / "Answer: 42". The answer runs
 # to the end of its line; a sentence end (". " or a final ".") is cut off below.
-_ANSWER_IS = re.compile(r"(?:final\s+answer|the\s+answer|\banswer)\s*(?:is\b|:)\s*:?[ \t]*(?P<answer>[^\n]+)", re.I)
+_ANSWER_IS = re.compile(r"(?:final\s+answer|the\s+answer|\banswer)\s*(?:is\b|:)\s*:?[ \t]*", re.I)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 # Integers with optional thousands separators, decimals, and simple fractions a/b; a sign if attached.
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|(?<![\w.])-?\.\d+")
@@ -90,12 +90,13 @@ def _balanced(text: str, open_brace: int) -> str:
 
 def answer_is(text: str) -> str | None:
     """The X of the last "final answer is X" / "the answer is X" / "Answer: X", up to its sentence end."""
-    answer = None
-    # Repeat on the captured line: "Final Answer: The final answer is 3." holds the phrase twice.
-    while matches := list(_ANSWER_IS.finditer(text if answer is None else answer)):
-        answer = matches[-1].group("answer")
-    if answer is None:
+    last = None
+    for last in _ANSWER_IS.finditer(text):  # noqa: B007 - only the final phrase counts
+        pass
+    if last is None:
         return None
+    line_end = text.find("\n", last.end())
+    answer = text[last.end() : line_end if line_end >= 0 else len(text)]
     end = _SENTENCE_END.search(answer)
     if end:
         answer = answer[: end.start()]

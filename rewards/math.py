@@ -143,6 +143,7 @@ class MathReward(Reward):
                         continue
                     cached = self._cache.get(key)
                     if cached is not None:
+                        self._cache.move_to_end(key)
                         known[key] = (*cached, 0.0)
                         continue
                     started = time.perf_counter()
@@ -160,9 +161,10 @@ class MathReward(Reward):
                     known[key] = (*verdict, outcome.seconds)
                     if outcome.error is not None:
                         self._counts["errors"] += 1
-                    self._cache[key] = verdict
-                    if len(self._cache) > _CACHE_SIZE:
-                        self._cache.popitem(last=False)
+                    elif not outcome.timed_out:  # a timeout may not recur on a less busy machine
+                        self._cache[key] = verdict
+                        if len(self._cache) > _CACHE_SIZE:
+                            self._cache.popitem(last=False)
 
         verdicts = []
         for (answer, source), alternatives in zip(found, gold_lists, strict=True):
