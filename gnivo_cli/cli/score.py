@@ -18,7 +18,7 @@ def score(
         typer.Option("--param", "-p", help="Reward parameter key=value (a YAML value); repeatable."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Where to write scored rows [default: FILE.scored.jsonl].")
+        Path | None, typer.Option("--output", "-o", help="Where to write scored rows (default: FILE.scored.jsonl).")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per reward call.")] = 64,
 ) -> None:

@@ -168,3 +168,16 @@ def test_param_problems(params, message):
     assert len(problems) == 1
     assert problems[0].startswith("reward 'reward-model': ")
     assert message in problems[0]
+
+
+@pytest.mark.parametrize("recipe", ["helpful.yaml", "tldr.yaml"])
+def test_text_task_recipes_name_valid_reward_params(recipe):
+    from pathlib import Path
+
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "recipes" / recipe).read_text())
+    (spec,) = raw["rewards"]
+    assert spec["name"] == "reward-model"
+    assert reward_param_problems(spec["name"], spec["params"]) == []
+    assert "/" in spec["params"]["model"]  # a public hub id
