@@ -158,10 +158,18 @@ def build_prompts(rows: list[dict[str, Any]], section: DataSection, source: str 
                 f"it has: {', '.join(sorted(row))}"
             )
         messages = [{"role": "system", "content": section.system_prompt}] if section.system_prompt else []
-        messages.append({"role": "user", "content": render_prompt(section.prompt_template, row, section.prompt_column)})
+        if _is_conversation(row[section.prompt_column]):
+            messages.extend(row[section.prompt_column])  # already chat messages: keep their roles
+        else:
+            text = render_prompt(section.prompt_template, row, section.prompt_column)
+            messages.append({"role": "user", "content": text})
         extra = {k: v for k, v in row.items() if k != "prompt"}
         built.append({**extra, "prompt": messages})
     return built
+
+
+def _is_conversation(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
 
 
 def load_prompt_dataset(section: DataSection, source: str | None = None) -> Dataset:

@@ -56,3 +56,14 @@ def test_reads_the_shared_math_training_set(shared_benchmarks):
     rows = load_rows(DataSection(source=str(shared_benchmarks / "math_train.jsonl")))
     assert len(rows) == 7474
     assert {"problem", "answer"} <= set(rows[0])
+
+
+def test_conversational_prompts_pass_through_as_messages():
+    conversation = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Help me"},
+    ]
+    section = DataSection(prompt_column="prompt", system_prompt="Be kind.")
+    (built,) = build_prompts([{"prompt": conversation}], section)
+    assert built["prompt"] == [{"role": "system", "content": "Be kind."}, *conversation]
