@@ -425,6 +425,8 @@ def plot_comparison(comparison: Comparison, output: Path, *, title: str | None =
         (kl, "kl", "step", "optimizer step", "KL"),
     )
     colors = _colors(comparison.groups)
+    count = len(comparison.groups)
+    markers = {name: ("os^Dv<>p"[i % 8], 4 + 2.5 * (count - 1 - i)) for i, name in enumerate(comparison.groups)}
     for axis, key, x, xlabel, ylabel in panels:
         drawn = False
         for name, runs in comparison.groups.items():
@@ -433,7 +435,10 @@ def plot_comparison(comparison: Comparison, output: Path, *, title: str | None =
                 continue
             drawn = True
             label = f"{name} ({len(runs)} seed{'s' if len(runs) != 1 else ''})"
-            axis.plot(data.x, data.mean, color=colors[name], label=label, linewidth=1.8)
+            # Markers on short curves: algorithms sharing a seed start from the same samples and can overlap.
+            # Earlier ones get larger markers so identical points stay visible.
+            marker, size = markers[name] if data.x.size <= 30 else (None, 0)
+            axis.plot(data.x, data.mean, color=colors[name], label=label, linewidth=1.8, marker=marker, markersize=size)
             band = ~np.isnan(data.std)
             if band.any():
                 axis.fill_between(
