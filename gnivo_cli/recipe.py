@@ -113,8 +113,12 @@ class Recipe:
     source: str | None = field(default=None, compare=False)  # the file it came from, for messages
 
     def to_dict(self) -> dict[str, Any]:
+        """The recipe as plain data; it loads back into an equal recipe."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        if self.algorithm.name not in GNIVO_ALGORITHMS:
+            for key in GNIVO_ONLY:  # settings a baseline does not use are not part of its recipe
+                data["algorithm"].pop(key)
         return data
 
     def to_yaml(self) -> str:
@@ -182,6 +186,8 @@ def recipe_from_dict(
         problems.extend(_reward_checks(recipe))
     if problems:
         raise RecipeError([_locate(path, message, source, lines, overridden) for path, message in problems])
+    if recipe.algorithm.name == "gnivo-onestep":  # one-step GN-IVO is GN-IVO at the final prefix point
+        recipe = dataclasses.replace(recipe, algorithm=dataclasses.replace(recipe.algorithm, prefix="final"))
     return recipe
 
 

@@ -209,11 +209,14 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
 
 
 def _quiet_library_warnings() -> None:
-    """Deprecation notices from transformers/trl internals are not the user's to act on."""
+    """Deprecation notices and progress bars of transformers/trl internals are not the user's to act on."""
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"(transformers|trl|peft)\b")
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(transformers|trl|peft)\b")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # weight loading/saving bars would break the live display
 
 
 def _checkpoint_step(checkpoint: Path) -> int:

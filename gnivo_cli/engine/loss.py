@@ -28,7 +28,7 @@ WEIGHT_MODES: tuple[str, ...] = ("normalized", "exp")
 
 def group_weights(rewards: torch.Tensor, *, group_size: int, alpha: float, weights: WeightMode = "normalized"):
     """Target weights per response, shape (G, K): softmax(R/alpha) or exp(R/alpha) within each group."""
-    scaled = rewards.detach().float().view(-1, group_size) / alpha
+    scaled = rewards.detach().to(torch.promote_types(rewards.dtype, torch.float32)).view(-1, group_size) / alpha
     if weights == "normalized":
         return torch.softmax(scaled, dim=-1)
     if weights == "exp":

@@ -160,3 +160,16 @@ def test_dry_run_prints_the_resolved_recipe(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "alpha: 0.5" in run.stdout and "num_generations: 4" in run.stdout
+
+
+@pytest.mark.parametrize("algorithm", ["gnivo", "gnivo-onestep", "grpo", "rloo"])
+def test_resolved_recipes_round_trip(tmp_path, algorithm):
+    text = GOOD.replace("  alpha: 0.2\n", f"  name: {algorithm}\n")
+    recipe = load_recipe(write(tmp_path, text))
+    again = tmp_path / "again.yaml"
+    again.write_text(recipe.to_yaml())
+    assert load_recipe(again) == recipe
+    assert recipe.with_overrides(["training.seed=3"]).training.seed == 3
+    assert ("alpha" in recipe.to_dict()["algorithm"]) == algorithm.startswith("gnivo")
+    if algorithm == "gnivo-onestep":
+        assert recipe.algorithm.prefix == "final"
