@@ -26,6 +26,8 @@ def matches_type(value: Any, hint: Any) -> bool:
         args = typing.get_args(hint)
         item = args[0] if args else Any
         return isinstance(value, list | tuple) and all(matches_type(v, item) for v in value)
+    if hint is list or hint is tuple:
+        return isinstance(value, list | tuple)
     if origin is dict or hint is dict:
         return isinstance(value, dict)
     return isinstance(value, hint)
@@ -42,6 +44,8 @@ def describe_type(hint: Any) -> str:
         return "null"
     if origin in (list, tuple):
         args = typing.get_args(hint)
+        if args and typing.get_origin(args[0]) is typing.Literal:
+            return "a list of values from " + ", ".join(repr(a) for a in typing.get_args(args[0]))
         return f"a list of {describe_type(args[0])}" if args else "a list"
     if origin is dict or hint is dict:
         return "a mapping"

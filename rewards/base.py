@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import types
 import typing
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.schema import describe_type, matches_type
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,8 +106,8 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(f"{owner}: unknown parameter {key!r} ({hint}known: {known})")
-        elif not _matches(value, hints[key]):
-            problems.append(f"{owner}: parameter {key!r} must be {_type_name(hints[key])}, got {value!r}")
+        elif not matches_type(value, hints[key]):
+            problems.append(f"{owner}: parameter {key!r} must be {describe_type(hints[key])}, got {value!r}")
     if problems:
         return problems
     try:
@@ -115,44 +115,3 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
     except (TypeError, ValueError) as error:
         return [f"{owner}: {error}"]
     return [f"{owner}: {problem}" for problem in params.problems()]
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if hint is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (list, tuple):
-        args = typing.get_args(hint)
-        item = args[0] if args else Any
-        return isinstance(value, list | tuple) and all(_matches(v, item) for v in value)
-    if hint is list or hint is tuple:
-        return isinstance(value, list | tuple)
-    if origin is dict:
-        return isinstance(value, dict)
-    return isinstance(value, hint)
-
-
-def _type_name(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(hint))
-    if hint is type(None):
-        return "null"
-    if typing.get_origin(hint) in (list, tuple):
-        args = typing.get_args(hint)
-        if args and typing.get_origin(args[0]) is typing.Literal:
-            return "a list of values from " + ", ".join(repr(a) for a in typing.get_args(args[0]))
-        return f"a list of {_type_name(args[0])}" if args else "a list"
-    return getattr(hint, "__name__", str(hint))

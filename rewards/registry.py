@@ -130,7 +130,7 @@ def describe_params(cls: type[Reward]) -> list[tuple[str, str, str, str]]:
 
     The help is the ``#:`` comment above the field in the source, as Sphinx reads attribute docs.
     """
-    from rewards.base import _type_name
+    from gnivo_cli.schema import describe_type
 
     hints = typing.get_type_hints(cls.Params)
     helps = _field_comments(cls.Params)
@@ -142,7 +142,7 @@ def describe_params(cls: type[Reward]) -> list[tuple[str, str, str, str]]:
             default = repr(field.default_factory())
         else:
             default = "(required)"
-        rows.append((field.name, _type_name(hints[field.name]), default, helps.get(field.name, "")))
+        rows.append((field.name, describe_type(hints[field.name]), default, helps.get(field.name, "")))
     return rows
 
 
