@@ -18,6 +18,7 @@ import numpy as np
 import yaml
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.jsonl import read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 RECIPE_FILE = "recipe.yaml"
@@ -58,17 +59,7 @@ def load_run(path: Path) -> Run:
     metrics = path / METRICS_FILE
     if not metrics.is_file():
         raise GnivoError(f"{path}: no {METRICS_FILE} (not a gnivo training output dir)")
-    rows = []
-    for number, line in enumerate(metrics.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise GnivoError(f"{metrics}:{number}: not valid JSON ({error.msg})") from None
-        if not isinstance(row, dict):
-            raise GnivoError(f"{metrics}:{number}: expected a JSON object per line")
-        rows.append(row)
+    rows = read_jsonl(metrics)
     summary = _read_json(path / SUMMARY_FILE)
     recipe = _read_yaml(path / RECIPE_FILE)
     algorithm = (summary or {}).get("algorithm") or ((recipe.get("algorithm") or {}).get("name"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.jsonl import read_jsonl
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -105,27 +106,15 @@ def load_rows(section: DataSection) -> list[dict[str, Any]]:
 
 def read_json_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL file (or a JSON array); a bad line is reported with its number."""
-    text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
         try:
-            rows = json.loads(text)
+            rows = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise GnivoError(f"{path}:{error.lineno}: invalid JSON: {error.msg}") from None
         if not isinstance(rows, list):
             raise GnivoError(f"{path}: expected a JSON array of objects")
         return rows
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise GnivoError(f"{path}:{number}: invalid JSON: {error.msg}") from None
-        if not isinstance(row, dict):
-            raise GnivoError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+    return read_jsonl(path)
 
 
 def _load_hub_rows(section: DataSection) -> list[dict[str, Any]]:

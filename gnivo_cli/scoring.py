@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.jsonl import iter_jsonl
 
 REQUIRED_FIELDS = ("prompt", "completion")
 #: At most this many distinct reward values are listed one by one in the summary.
@@ -76,35 +77,20 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
 
 def read_rows(path: Path, required: tuple[str, ...] = REQUIRED_FIELDS) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) for each non-blank line; a bad line raises a GnivoError naming it."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise GnivoError(f"{where}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise GnivoError(f"{where}: invalid JSON: {error.msg} (column {error.colno})") from None
-            if not isinstance(row, dict):
+    for number, row in iter_jsonl(path):
+        where = f"{path}:{number}"
+        missing = [name for name in required if name not in row]
+        if missing:
+            raise GnivoError(
+                f"{where}: missing field {missing[0]!r} (each row needs {', '.join(required)})"
+                + (f"; fields present: {', '.join(row)}" if row else "")
+            )
+        for name in REQUIRED_FIELDS:
+            if not isinstance(row[name], str | list):
                 raise GnivoError(
-                    f"{where}: expected a JSON object with {', '.join(required)}, got {type(row).__name__}"
+                    f"{where}: field {name!r} must be text (or a list of chat messages), got {row[name]!r:.60}"
                 )
-            missing = [name for name in required if name not in row]
-            if missing:
-                raise GnivoError(
-                    f"{where}: missing field {missing[0]!r} (each row needs {', '.join(required)})"
-                    + (f"; fields present: {', '.join(row)}" if row else "")
-                )
-            for name in REQUIRED_FIELDS:
-                if not isinstance(row[name], str | list):
-                    raise GnivoError(
-                        f"{where}: field {name!r} must be text (or a list of chat messages), got {row[name]!r:.60}"
-                    )
-            yield number, row
+        yield number, row
 
 
 def score_file(

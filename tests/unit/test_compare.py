@@ -267,7 +267,7 @@ def test_runs_are_found_in_compare_dirs_and_grouped_by_algorithm(tmp_path):
         (lambda p: p.mkdir(), "no training runs found"),
         (
             lambda p: (p.mkdir(), (p / "metrics.jsonl").write_text('{"step": 1}\n{oops\n')),
-            r"metrics.jsonl:2: not valid JSON",
+            r"metrics.jsonl:2: invalid JSON",
         ),
         (lambda p: (p.mkdir(), (p / "metrics.jsonl").write_text('{"step": 1}\n')), "cannot tell the algorithm"),
     ],
