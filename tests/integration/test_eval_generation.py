@@ -56,6 +56,15 @@ def test_samples_do_not_depend_on_batching(tiny_lm, tiny_tokenizer):
     assert len({one_by_one[("0", i)][0] for i in range(3)}) > 1
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_shared_prompt_prefill_changes_nothing(tiny_lm, tiny_tokenizer, temperature):
+    sampling = SamplingSettings(temperature=temperature, max_new_tokens=10, seed=2)
+    requests = _requests(tiny_tokenizer)
+    separate = HFGenerator(tiny_lm, tiny_tokenizer, sampling, batch_size=5, share_prompts=False)
+    shared = HFGenerator(tiny_lm, tiny_tokenizer, sampling, batch_size=5, share_prompts=True)
+    assert _run(shared, requests) == _run(separate, requests)
+
+
 def test_seed_changes_samples(tiny_lm, tiny_tokenizer):
     requests = _requests(tiny_tokenizer, samples=2)
     first = _run(
