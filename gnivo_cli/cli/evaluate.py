@@ -127,7 +127,11 @@ def evaluate(
     for note in settings.warnings():
         err_console.print(f"[yellow]warning:[/] {note}")
     _quiet_transformers()
-    result = run_evaluation(settings, output_dir=output_dir, progress=True)
+    try:
+        result = run_evaluation(settings, output_dir=output_dir, progress=True)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]Finished batches are saved: rerun the same command to resume.[/]")
+        raise
     console.print(results_table(result.results))
     console.print(f"[dim]samples:[/] {escape(str(result.samples_path))}", soft_wrap=True)
     console.print(f"[dim]results:[/] {escape(str(result.results_path))}", soft_wrap=True)

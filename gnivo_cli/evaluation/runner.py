@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -29,8 +29,9 @@ from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE, PromptTemplate, uses_
 from gnivo_cli.evaluation.store import RunStore
 
 DEFAULT_OUTPUT_ROOT = Path("gnivo-eval")
-# Settings that change how samples are produced, not what they are: a resumed run may change them.
-_EXECUTION_ONLY = ("pass_at", "batch_size", "device")
+# Settings that change how samples are produced or scored, not what they are: a resumed run may change
+# them. `data` is covered by the digest of the problems it yields (so a relative path may change too).
+_EXECUTION_ONLY = ("pass_at", "batch_size", "device", "data")
 
 
 class Checker(Protocol):
@@ -239,13 +240,11 @@ def run_evaluation(
     done = store.open(fingerprint)
 
     n = settings.samples or 1
-    golds = {p.id: p.gold for p in problems}
     missing = [(p, i) for p in problems for i in range(n) if (p.id, i) not in done]
-    prompt_ids = {p.id: template.encode(tokenizer, p.problem) for p in {p.id: p for p, _ in missing}.values()}
-    requests = [SampleRequest(p.id, i, prompt_ids[p.id]) for p, i in missing]
-
+    pending = {p.id: p for p, _ in missing}  # each problem with samples left, once
+    prompts = {pid: template.encode(tokenizer, p.problem) for pid, p in pending.items()}
+    requests = [SampleRequest(p.id, i, prompts[p.id]) for p, i in missing]
     generation_seconds = 0.0
-    generated = 0
     if requests:
         with ExitStack() as stack:
             if generator is None:
@@ -263,36 +262,39 @@ def run_evaluation(
                 checker = load_checker(reward_params)
                 stack.callback(checker.close)
             bar = stack.enter_context(_progress(progress, benchmark, total=len(problems) * n, done=len(done)))
-            batches = generator.generate(requests)
-            while True:
-                tick = time.perf_counter()
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                generation_seconds += time.perf_counter() - tick
+            golds = {p.id: p.gold for p in problems}
+            for batch, seconds in _timed(generator.generate(requests)):
+                generation_seconds += seconds
                 rows = judge_batch(checker, batch, golds)
                 store.append(rows)
-                for row in rows:
-                    done[(row["problem_id"], row["sample_index"])] = row
-                generated += len(rows)
-                bar(len(rows), sum(r["num_tokens"] for r in rows))
+                done.update({(row["problem_id"], row["sample_index"]): row for row in rows})
+                bar(len(rows), sum(row["num_tokens"] for row in rows))
                 if on_batch is not None:
                     on_batch(rows)
 
     rows = [done[(p.id, i)] for p in problems for i in range(n)]
     results = summarize(settings, benchmark, problems, rows, model_path=model_id)
     results["chat_template"] = uses_chat_template(tokenizer)
-    total_seconds = time.perf_counter() - started
     results["timing"] = {
-        "seconds": round(total_seconds, 3),
+        "seconds": round(time.perf_counter() - started, 3),
         "generation_seconds": round(generation_seconds, 3),
-        "samples_generated": generated,
-        "samples_resumed": len(rows) - generated,
-        "samples_per_second": round(generated / generation_seconds, 3) if generation_seconds else None,
+        "samples_generated": len(requests),
+        "samples_resumed": len(rows) - len(requests),
+        "samples_per_second": round(len(requests) / generation_seconds, 3) if generation_seconds else None,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     store.write_results(results)
     return EvalResult(output_dir=directory, results=results, rows=rows)
+
+
+def _timed(batches: Iterator[list[Completion]]) -> Iterator[tuple[list[Completion], float]]:
+    """Each batch with the seconds spent producing it (scoring and saving it are not counted)."""
+    while True:
+        start = time.perf_counter()
+        batch = next(batches, None)
+        if batch is None:
+            return
+        yield batch, time.perf_counter() - start
 
 
 def judge_batch(checker: Checker, batch: Sequence[Completion], golds: dict[str, Any]) -> list[dict[str, Any]]:

@@ -81,6 +81,16 @@ def test_eval_writes_both_files_and_a_table(tmp_path, capsys, shared_benchmarks,
     assert json.loads((out_dir / "results.json").read_text())["timing"]["samples_resumed"] == 9
 
 
+def test_greedy_with_several_samples_warns(tmp_path, capsys, shared_benchmarks, tiny_model_dir):
+    args = ["eval", "--bench", "gsm8k", "--pass-at", "2", "--temperature", "0", "--limit", "1"]
+    args += ["--data", str(shared_benchmarks), "--max-new-tokens", "2", "--model", str(tiny_model_dir)]
+    code, _, err = _gnivo([*args, "--output-dir", str(tmp_path)], capsys)
+    assert code == 0
+    assert "warning: --temperature 0 is greedy: all 2 samples of a problem will be the same" in err
+    rows = [json.loads(line) for line in (tmp_path / "samples.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["completion"] == rows[1]["completion"]
+
+
 @pytest.mark.slow
 def test_killed_process_keeps_finished_batches_and_resumes(tmp_path, shared_benchmarks, tiny_model_dir):
     out_dir = tmp_path / "killed"

@@ -202,6 +202,15 @@ def test_other_settings_into_the_same_folder_are_refused(tmp_path, aime24, tiny_
     assert (tmp_path / "samples.jsonl").read_text() == before
 
 
+def test_the_same_data_by_another_path_resumes(tmp_path, aime24, tiny_model_dir, monkeypatch):
+    common = dict(model=str(tiny_model_dir), pass_at=[3], limit=3, output_dir=tmp_path / "out")
+    evaluate("aime24", data=aime24, generator=ScriptedGenerator(_script()), **common)
+    monkeypatch.chdir(aime24.parent)
+    again = ScriptedGenerator(_script())
+    resumed = evaluate("aime24", data=aime24.name, generator=again, **common)
+    assert again.requested == [] and resumed["num_samples"] == 9
+
+
 def test_a_half_written_last_line_is_regenerated(tmp_path, aime24, tiny_model_dir):
     common = dict(model=str(tiny_model_dir), pass_at=[3], data=aime24, limit=3, output_dir=tmp_path)
     first = evaluate("aime24", generator=ScriptedGenerator(_script()), **common)
