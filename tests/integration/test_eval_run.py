@@ -252,3 +252,21 @@ def test_vllm_backend_without_vllm_fails_before_loading_anything(tmp_path, aime2
     with pytest.raises(GnivoError, match=r"--backend vllm needs vLLM"):
         evaluate("aime24", backend="vllm", data=aime24, output_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_lora_adapter_and_a_training_output_folder_are_models(tmp_path, aime24, tiny_model_dir):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    adapter = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    adapter_dir = tmp_path / "run" / "checkpoint-3"
+    adapter.save_pretrained(adapter_dir)  # records the base model's path in adapter_config.json
+    common = dict(pass_at=[1], data=aime24, limit=1, max_new_tokens=3, temperature=0)
+    by_adapter = evaluate("aime24", model=str(adapter_dir), output_dir=tmp_path / "a", **common)
+    by_run = evaluate("aime24", model=str(tmp_path / "run"), output_dir=tmp_path / "b", **common)
+    plain = evaluate("aime24", model=str(tiny_model_dir), output_dir=tmp_path / "c", **common)
+    assert by_run["model_path"] == by_adapter["model_path"] == str(adapter_dir.resolve())
+    assert by_run.rows[0]["completion"] == by_adapter.rows[0]["completion"]
+    # The adapter changes the model (its weights are not initialised to a no-op here).
+    assert by_adapter.rows[0]["completion"] != plain.rows[0]["completion"]
