@@ -138,6 +138,9 @@ class HFGenerator:
             repetition_penalty=1.0,
             eos_token_id=self.eos_token_ids,
             pad_token_id=self.pad_token_id,
+            # With a static cache on a GPU, `generate` would compile the model, again for every new batch
+            # shape (each batch has its own width and length): slower than it saves for one evaluation.
+            disable_compile=True,
         )
         with torch.inference_mode():
             if self.share_prompts:
