@@ -91,9 +91,18 @@ class EvalSettings:
         if problems:
             raise GnivoError("; ".join(problems))
         PromptTemplate(self.prompt_template, self.system_prompt)  # checks the {problem} placeholder
-        return EvalSettings(
-            **{**asdict(self), "bench": get_benchmark(self.bench).name, "pass_at": ks, "samples": samples}
-        )
+        batch_size = self.batch_size
+        if batch_size is None and self.backend == "hf":
+            from gnivo_cli.evaluation.hf_backend import DEFAULT_BATCH_SIZE
+
+            batch_size = DEFAULT_BATCH_SIZE
+        resolved = {
+            "bench": get_benchmark(self.bench).name,
+            "pass_at": ks,
+            "samples": samples,
+            "batch_size": batch_size,
+        }
+        return EvalSettings(**{**asdict(self), **resolved})
 
     def sampling(self) -> SamplingSettings:
         assert self.samples is not None, "call resolved() first"
