@@ -314,19 +314,9 @@ def _problem_ids(benchmark: Benchmark, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise GnivoError(f"{path}:{line_number}: not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise GnivoError(f"{path}:{line_number}: expected a JSON object, got {type(row).__name__}")
-            rows.append((line_number, row))
-    return rows
+    from gnivo_cli.jsonl import iter_jsonl
+
+    return list(iter_jsonl(path))
 
 
 def _hub_rows(benchmark: Benchmark) -> list[tuple[int, dict[str, Any]]]:

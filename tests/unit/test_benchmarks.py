@@ -139,7 +139,7 @@ def test_bad_local_files_name_file_and_line(tmp_path):
         load_problems("aime24", missing)
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"problem": "1+1", "answer": "2"}\n{not json\n')
-    with pytest.raises(GnivoError, match=r"broken.jsonl:2: not valid JSON"):
+    with pytest.raises(GnivoError, match=r"broken.jsonl:2: invalid JSON"):
         load_problems("aime24", broken)
     wrong = tmp_path / "wrong.jsonl"
     wrong.write_text('{"problem": "1+1", "answer": "2"}\n\n{"question": "2+2", "solution": "4"}\n')
