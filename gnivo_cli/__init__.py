@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["gnivo_loss"]
+__all__ = ["evaluate", "gnivo_loss", "load_recipe", "train"]
+
+# Lazy, so `import gnivo_cli` (and `gnivo --help`) does not import torch.
+_EXPORTS = {
+    "gnivo_loss": "gnivo_cli.engine.loss",
+    "load_recipe": "gnivo_cli.recipe",
+    "train": "gnivo_cli.training",
+    "evaluate": "gnivo_cli.evaluation",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy, so `import gnivo_cli` (and `gnivo --help`) does not import torch.
-    if name == "gnivo_loss":
-        from gnivo_cli.engine.loss import gnivo_loss
+    if name in _EXPORTS:
+        import importlib
 
-        return gnivo_loss
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'gnivo_cli' has no attribute {name!r}")

@@ -33,10 +33,7 @@ ADAPTER_CONFIG = "adapter_config.json"
 
 def cache_dir() -> Path:
     """Where converted models live: $GNIVO_CACHE, else ~/.cache/gnivo."""
-    root = (
-        os.environ.get("GNIVO_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gnivo"
-    )
+    root = os.environ.get("GNIVO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gnivo"
     return Path(root)
 
 
@@ -140,7 +137,10 @@ def load_tokenizer(ref: str, *, padding_side: str = "left") -> PreTrainedTokeniz
     source = path
     if is_adapter(path) and not Path(path, "tokenizer_config.json").is_file():
         source = adapter_base(path)
-    tokenizer = AutoTokenizer.from_pretrained(source, padding_side=padding_side)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, padding_side=padding_side)
+    except OSError as error:
+        raise ModelNotFoundError(f"{ref}: could not load tokenizer ({type(error).__name__}: {error})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -174,9 +174,7 @@ def load_causal_lm(
         else:
             model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     except OSError as error:
-        raise ModelNotFoundError(
-            f"{ref}: could not load model ({error.__class__.__name__}: {error})"
-        ) from error
+        raise ModelNotFoundError(f"{ref}: could not load model ({error.__class__.__name__}: {error})") from error
     if device:
         model = model.to(device)
     return model

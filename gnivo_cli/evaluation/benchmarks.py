@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.jsonl import iter_jsonl
 
 Gold = str | int | float
 
@@ -314,8 +315,6 @@ def _problem_ids(benchmark: Benchmark, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    from gnivo_cli.jsonl import iter_jsonl
-
     return list(iter_jsonl(path))
 
 
