@@ -104,31 +104,31 @@ def evaluate(
         raise GnivoError("--bench is required (see `gnivo eval --list` for the names)")
 
     from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE
-    from gnivo_cli.evaluation.runner import EvalSettings, run_evaluation
+    from gnivo_cli.evaluation.runner import evaluate as run_evaluate
 
-    settings = EvalSettings(
-        bench=bench,
-        model=model,
-        pass_at=tuple(pass_at or (1,)),
-        samples=samples,
-        temperature=temperature,
-        top_p=top_p,
-        max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        data=None if data is None else str(data),
-        limit=limit,
-        backend=backend,
-        seed=seed,
-        prompt_template=DEFAULT_TEMPLATE if prompt_template is None else prompt_template,
-        system_prompt=system_prompt,
-        dtype=dtype,
-        device=device,
-    ).resolved()
-    for note in settings.warnings():
-        err_console.print(f"[yellow]warning:[/] {note}")
     _quiet_transformers()
     try:
-        result = run_evaluation(settings, output_dir=output_dir, progress=True)
+        result = run_evaluate(
+            bench,
+            model=model,
+            pass_at=tuple(pass_at or (1,)),
+            samples=samples,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            data=data,
+            limit=limit,
+            output_dir=output_dir,
+            backend=backend,
+            seed=seed,
+            prompt_template=DEFAULT_TEMPLATE if prompt_template is None else prompt_template,
+            system_prompt=system_prompt,
+            dtype=dtype,
+            device=device,
+            progress=True,
+            on_warning=lambda note: err_console.print(f"[yellow]warning:[/] {escape(note)}"),
+        )
     except KeyboardInterrupt:
         err_console.print("[yellow]Finished batches are saved: rerun the same command to resume.[/]")
         raise

@@ -177,13 +177,15 @@ def evaluate(
     checker: Checker | None = None,
     progress: bool = False,
     on_batch: BatchHook | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> EvalResult:
     """Evaluate `model` on benchmark `bench` and write samples.jsonl and results.json to `output_dir`.
 
     `pass_at` lists the k of pass@k (samples per problem default to the largest). Rerunning with the
     same `output_dir` skips the samples already there; other settings into a folder that holds samples
     are refused. `generator` and `checker` replace the backend and the `math` reward (for tests or
-    custom backends); `on_batch` is called with each batch's rows after they are saved.
+    custom backends); `on_batch` is called with each batch's rows after they are saved; `on_warning`
+    with each note about questionable settings (e.g. greedy decoding with several samples).
     """
     settings = EvalSettings(
         bench=bench,
@@ -203,6 +205,8 @@ def evaluate(
         dtype=dtype,
         device=device,
     ).resolved()
+    for note in settings.warnings() if on_warning else ():
+        on_warning(note)
     return run_evaluation(
         settings,
         output_dir=output_dir,
