@@ -45,12 +45,11 @@ def build_tiny_tokenizer():
     return tokenizer
 
 
-def build_tiny_causal_lm(tokenizer, seed: int = 0):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+def tiny_llama_config(tokenizer, **overrides):
+    """A 2-layer Llama config (hidden size 32) sized to the tokenizer."""
+    from transformers import LlamaConfig
 
-    torch.manual_seed(seed)
-    config = LlamaConfig(
+    settings = dict(
         vocab_size=len(tokenizer),
         hidden_size=32,
         intermediate_size=64,
@@ -59,6 +58,17 @@ def build_tiny_causal_lm(tokenizer, seed: int = 0):
         num_key_value_heads=2,
         max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id,
+    )
+    return LlamaConfig(**{**settings, **overrides})
+
+
+def build_tiny_causal_lm(tokenizer, seed: int = 0):
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = tiny_llama_config(
+        tokenizer,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=tokenizer.bos_token_id,
         tie_word_embeddings=True,
@@ -85,9 +95,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def shared_benchmarks() -> Path:
     if not SHARED_BENCHMARKS.is_dir():
-        pytest.fail(
-            f"benchmark data not found at {SHARED_BENCHMARKS} (the project expects ../shared/benchmarks)"
-        )
+        pytest.fail(f"benchmark data not found at {SHARED_BENCHMARKS} (the project expects ../shared/benchmarks)")
     return SHARED_BENCHMARKS
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from gnivo_cli.errors import GnivoError
 from rewards.registry import load_reward, reward_param_problems
-from tests.conftest import build_tiny_tokenizer
+from tests.conftest import build_tiny_tokenizer, tiny_llama_config
 
 PROMPTS = ["What is 2 + 2?", "Name a colour.", "Say hi.", "Count to three, please, slowly and clearly."]
 COMPLETIONS = ["4", "Blue, the colour of the sky.", "hi", "one two three"]
@@ -16,23 +16,13 @@ COMPLETIONS = ["4", "Blue, the colour of the sky.", "hi", "one two three"]
 
 def _save_tiny_classifier(path, *, chat_template: bool, num_labels: int = 1):
     import torch
-    from transformers import LlamaConfig, LlamaForSequenceClassification
+    from transformers import LlamaForSequenceClassification
 
     tokenizer = build_tiny_tokenizer()
     if not chat_template:
         tokenizer.chat_template = None
     torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        num_labels=num_labels,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = tiny_llama_config(tokenizer, num_labels=num_labels)
     LlamaForSequenceClassification(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
