@@ -194,6 +194,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     trainer.save_model(str(final_dir))
     trainer.processing_class.save_pretrained(str(final_dir))
 
+    from gnivo_cli.curves import final_reward, load_run
     from gnivo_cli.engine.callbacks import peak_memory_mb
 
     result = TrainResult(
@@ -201,7 +202,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
         steps=trainer.state.global_step,
         total_time=time.perf_counter() - started,
         timings=trainer.timing_breakdown(),
-        final_reward=_final_reward(metrics.path),
+        final_reward=final_reward(load_run(output_dir)),
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
     _write_summary(recipe, result, trainer)
@@ -221,18 +222,6 @@ def _quiet_library_warnings() -> None:
 
 def _checkpoint_step(checkpoint: Path) -> int:
     return int(checkpoint.name.split("-")[-1])
-
-
-def _final_reward(metrics_path: Path) -> float | None:
-    """Mean reward over the last quarter of logged steps."""
-    if not metrics_path.exists():
-        return None
-    rewards = [json.loads(line).get("reward") for line in metrics_path.read_text().splitlines() if line]
-    rewards = [r for r in rewards if r is not None]
-    if not rewards:
-        return None
-    tail = rewards[-max(1, len(rewards) // 4) :]
-    return sum(tail) / len(tail)
 
 
 def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
