@@ -127,9 +127,9 @@ def gnivo_loss_terms(
     group_points = points.view(groups, group_size).max(dim=-1).values  # P_g: the longest member's points
     target = group_weights(rewards, group_size=group_size, alpha=alpha, weights=weights).to(l.dtype)
     kept = torch.ones_like(target, dtype=torch.bool)
-    logits = l
+    logits, has_signal = l, kept.any(dim=1)
     if sample_weights is not None:
-        target, logits, kept = _apply_sample_weights(target, l, sample_weights, weights)
+        target, logits, kept, has_signal = _apply_sample_weights(target, l, sample_weights, weights)
 
     # CE(t) for every group and prefix point: - sum_i w_i log softmax_i(l(t)); dropped responses add nothing.
     log_probs = torch.log_softmax(logits, dim=1).masked_fill(~kept.unsqueeze(-1), 0.0)
@@ -137,7 +137,7 @@ def gnivo_loss_terms(
 
     chosen = _prefix_selection(group_points, cross_entropy.shape[1], prefix, generator).to(l.dtype)
     counts = chosen.sum(dim=-1)
-    valid = (counts > 0) & kept.any(dim=1)
+    valid = (counts > 0) & has_signal
     group_loss = (cross_entropy * chosen).sum(dim=-1) / counts.clamp(min=1)
     # Groups whose responses are all empty (or all dropped) carry no signal.
     loss = group_loss[valid].mean() if bool(valid.any()) else (logps * 0).sum()
@@ -149,8 +149,9 @@ def gnivo_loss_terms(
 def _apply_sample_weights(target: torch.Tensor, l: torch.Tensor, sample_weights: torch.Tensor, weights: str):
     """Targets and logits corrected by per-response weights c_i (see the module docstring and docs/algorithm.md).
 
-    Returns (target, logits, kept): a response with c_i = 0 is kept out of both; in a group where every
-    c_i = 0 all stay "kept" with a zero target, so its softmax stays finite, and the caller drops the group.
+    Returns (target, logits, kept, has_signal): a response with c_i = 0 is kept out of both; in a group
+    where every c_i = 0 all stay "kept" with a zero target, so its softmax stays finite, and has_signal
+    (per group) is False so the caller drops the group.
     """
     c = sample_weights.detach().to(l.dtype).reshape(target.shape)
     if (c < 0).any() or not torch.isfinite(c).all():
@@ -163,7 +164,7 @@ def _apply_sample_weights(target: torch.Tensor, l: torch.Tensor, sample_weights:
     logits = (l + log_c.unsqueeze(-1)).masked_fill(~kept.unsqueeze(-1), float("-inf"))
     nobody = ~kept.any(dim=1, keepdim=True)
     logits = torch.where(nobody.unsqueeze(-1), l, logits)
-    return target, logits, kept | nobody
+    return target, logits, kept | nobody, ~nobody.squeeze(1)
 
 
 def gnivo_loss(

@@ -104,7 +104,9 @@ def test_set_overrides_parse_yaml_values(tmp_path):
 
 def test_gnivo_settings_are_an_error_for_baselines(tmp_path):
     found = problems(write(tmp_path, GOOD), ["algorithm.name=grpo"])
-    assert found == [f"{tmp_path / 'recipe.yaml'}:6: algorithm.alpha: does not apply to algorithm 'grpo' (only gnivo, gnivo-onestep)"]
+    assert found == [
+        f"{tmp_path / 'recipe.yaml'}:6: algorithm.alpha: does not apply to algorithm 'grpo' (only gnivo, gnivo-onestep)"
+    ]
     text = GOOD.replace("  alpha: 0.2\n", "")
     assert load_recipe(write(tmp_path, text), ["algorithm.name=rloo"]).algorithm.name == "rloo"
     assert any(
