@@ -83,3 +83,29 @@ def test_token_unit_passes_no_step_ends(tmp_path, tiny_model_dir, loss_calls):
     tiny_gnivo_trainer(tiny_model_dir, tmp_path, row_rewards).train()
     (call,) = loss_calls
     assert call["step_ends"] is None and call["sample_weights"] is None  # no vLLM: no sampling correction
+
+
+def test_vllm_sampling_ratio_reaches_the_loss_with_its_rows(tmp_path, tiny_model_dir, loss_calls):
+    # vLLM is not installed in tests: add trl's per-sequence ratio (B, 1) to the generated batch as trl would.
+    ratios = {0.0: 1.0, 1.0: 0.0, 2.0: 2.0, 3.0: 0.5}  # reward -> ratio; 0.0 masks the response
+
+    def unique_rewards(completions, **_):
+        return [float(i % 4) for i in range(len(completions))]
+
+    trainer = tiny_gnivo_trainer(tiny_model_dir, tmp_path, unique_rewards)
+    generate = trainer._generate_and_score_completions
+
+    def with_ratio(inputs):
+        batch = generate(inputs)
+        batch["importance_sampling_ratio"] = torch.tensor([[ratios[float(i % 4)]] for i in range(4)])
+        return batch
+
+    trainer._generate_and_score_completions = with_ratio
+    trainer.train()
+    (call,) = loss_calls
+    # The group shuffle moved ratios with their rows.
+    assert [ratios[r] for r in call["rewards"].tolist()] == call["sample_weights"].tolist()
+    weights = dict(zip(call["rewards"].tolist(), call["terms"].weights.reshape(-1).tolist(), strict=True))
+    assert weights[1.0] == 0.0 and weights[0.0] == pytest.approx(1.0)  # the masked response left its group
+    ratio_23 = 2.0 * math.exp(2.0 / 0.2) / (2.0 * math.exp(2.0 / 0.2) + 0.5 * math.exp(3.0 / 0.2))
+    assert weights[2.0] == pytest.approx(ratio_23, rel=1e-4)
