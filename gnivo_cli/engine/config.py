@@ -20,7 +20,6 @@ GRPO_LOSS_OPTIONS = (
     "delta",
     "importance_sampling_level",
     "top_entropy_quantile",
-    "mask_truncated_completions",
     "off_policy_mask_threshold",
     "entropy_coef",
     "use_adaptive_entropy",

@@ -83,8 +83,7 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
         # Without old log-probs (one optimizer pass per generation, no vLLM), pi_old is the current policy.
         old_logps = inputs.get("old_per_token_logps")
         old_logps = logps.detach() if old_logps is None else old_logps
-        # Under vLLM, trl's per-sequence pi_old / pi_vllm ratio (truncated or masked); None otherwise.
-        sampling_ratio = inputs.get("importance_sampling_ratio")
+        sample_weights = self._sample_weights(inputs, completion_mask)
 
         args = self.args
         terms = gnivo_loss_terms(
@@ -98,7 +97,7 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
             weights=args.weights,
             step_ends=self._step_ends(completion_ids, mask) if args.unit == "step" else None,
             generator=self._prefix_generator,
-            sample_weights=None if sampling_ratio is None else sampling_ratio.reshape(-1),
+            sample_weights=sample_weights,
         )
         loss = terms.loss
         mode = "train" if self.model.training else "eval"
@@ -110,6 +109,19 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
         self._log_gnivo_metrics(mode, terms, entropies, mask)
         normalizer = self.current_gradient_accumulation_steps if mode == "train" else 1.0
         return loss / normalizer
+
+    def _sample_weights(self, inputs: dict[str, Any], completion_mask: torch.Tensor) -> torch.Tensor | None:
+        """Per-response weights for the loss (docs/algorithm.md): vLLM's sampling ratio, truncation masking.
+
+        Under vLLM trl gives the per-sequence pi_old / pi_vllm ratio, truncated or masked (0); with
+        `mask_truncated_completions` trl zeroes a truncated completion's mask, and it leaves its group.
+        """
+        ratio = inputs.get("importance_sampling_ratio")
+        weights = None if ratio is None else ratio.reshape(-1).float()
+        if self.args.mask_truncated_completions:
+            finished = (completion_mask.sum(dim=1) > 0).float()
+            weights = finished if weights is None else weights * finished
+        return weights
 
     def _step_ends(self, completion_ids: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         ends = []

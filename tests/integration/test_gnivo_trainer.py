@@ -109,3 +109,27 @@ def test_vllm_sampling_ratio_reaches_the_loss_with_its_rows(tmp_path, tiny_model
     assert weights[1.0] == 0.0 and weights[0.0] == pytest.approx(1.0)  # the masked response left its group
     ratio_23 = 2.0 * math.exp(2.0 / 0.2) / (2.0 * math.exp(2.0 / 0.2) + 0.5 * math.exp(3.0 / 0.2))
     assert weights[2.0] == pytest.approx(ratio_23, rel=1e-4)
+
+
+def test_truncated_completions_leave_their_group(tmp_path, tiny_model_dir, loss_calls):
+    def unique_rewards(completions, **_):
+        return [float(i) for i in range(len(completions))]
+
+    # 8 completions of at most 12 tokens from a random model: most are truncated, some end early.
+    trainer = tiny_gnivo_trainer(
+        tiny_model_dir,
+        tmp_path,
+        unique_rewards,
+        mask_truncated_completions=True,
+        max_completion_length=12,
+        per_device_train_batch_size=8,
+    )
+    trainer.train()
+    (call,) = loss_calls
+    finished = call["mask"].sum(dim=1) > 0  # trl zeroed the masks of truncated completions
+    assert call["sample_weights"].tolist() == finished.float().tolist()
+    assert not finished.all() and finished.any()
+    weights = call["terms"].weights.reshape(-1)
+    assert (weights[~finished] == 0).all()
+    groups = finished.view(-1, 2).any(dim=1)
+    assert call["terms"].valid_groups.tolist() == groups.tolist()  # a group with no finished one is left out

@@ -21,7 +21,6 @@ NOT_HONOURED = {
     "delta": 1.5,
     "importance_sampling_level": "sequence",
     "top_entropy_quantile": 0.2,
-    "mask_truncated_completions": True,
     "off_policy_mask_threshold": 0.5,
     "entropy_coef": 0.01,
     "use_adaptive_entropy": True,
@@ -56,6 +55,10 @@ def test_token_level_vllm_correction_is_refused(tmp_path, mode):
 def test_sequence_level_vllm_correction_is_honoured(tmp_path, mode):
     made = config(tmp_path, use_vllm=True, vllm_importance_sampling_mode=mode)
     assert made.vllm_importance_sampling_correction and made.vllm_importance_sampling_mode == mode
+
+
+def test_mask_truncated_completions_is_honoured(tmp_path):
+    assert config(tmp_path, mask_truncated_completions=True).mask_truncated_completions
 
 
 def test_defaults_and_gnivo_settings(tmp_path):
