@@ -57,6 +57,10 @@ def test_private_methods_keep_their_signatures(trainer, name):
     assert list(inspect.signature(method).parameters) == METHODS[name]
 
 
+def test_model_card_class_attributes_gnivo_sets_still_exist():
+    assert isinstance(GRPOTrainer._tag_names, list) and isinstance(GRPOTrainer._name, str)
+
+
 def test_per_token_logps_helper_keeps_its_parameters():
     parameters = inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).parameters
     assert all(name in parameters for name in LOGPS_PARAMETERS)
