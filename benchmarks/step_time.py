@@ -22,15 +22,16 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-GNIVO_ONLY = ("alpha", "prefix", "unit", "step_separator", "weights")
 
 
 def recipe_for(algorithm: str, args: argparse.Namespace, output_dir: Path):
+    from gnivo_cli.algorithms import ALGORITHMS, OWNED_KEYS
     from gnivo_cli.recipe import recipe_from_dict
 
     raw = yaml.safe_load((ROOT / "recipes" / "quickstart.yaml").read_text())
     raw["model"] = {"name": args.model}
-    raw["algorithm"] = {k: v for k, v in raw["algorithm"].items() if algorithm == "gnivo" or k not in GNIVO_ONLY}
+    owned = ALGORITHMS[algorithm].owns
+    raw["algorithm"] = {k: v for k, v in raw["algorithm"].items() if k in owned or k not in OWNED_KEYS}
     raw["algorithm"].update(name=algorithm, num_generations=args.k)
     raw["generation"] = {"max_new_tokens": args.max_new_tokens, "temperature": 1.0}
     raw["training"].update(

@@ -17,17 +17,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from gnivo_cli.algorithms import ALGORITHMS, SHARED_KEYS, unknown_algorithm
 from gnivo_cli.curves import Comparison, compare_runs, load_run, plot_comparison, summary_markdown
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import GNIVO_ALGORITHMS, GNIVO_ONLY, Algorithm, Recipe, recipe_from_dict
+from gnivo_cli.recipe import Recipe, recipe_from_dict
 
-ALGORITHMS: tuple[str, ...] = typing.get_args(Algorithm)
 FIGURE_FILE = "compare.png"
 SUMMARY_MD = "summary.md"
 COMPARE_JSON = "compare.json"
@@ -37,16 +36,12 @@ _SUMMARY_FILE = "summary.json"
 
 def parse_algorithms(text: str) -> list[str]:
     """`gnivo,grpo` -> ['gnivo', 'grpo'] (order kept, duplicates dropped, names checked)."""
-    import difflib
-
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise GnivoError(f"--algorithms: give a comma-separated list of {', '.join(ALGORITHMS)}")
     for name in names:
         if name not in ALGORITHMS:
-            close = difflib.get_close_matches(name, ALGORITHMS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(ALGORITHMS)})"
-            raise GnivoError(f"--algorithms: unknown algorithm {name!r}{hint}")
+            raise GnivoError(f"--algorithms: {unknown_algorithm(name)}")
     return list(dict.fromkeys(names))
 
 
@@ -79,17 +74,13 @@ def run_dir(output_dir: Path, algorithm: str, seed: int) -> Path:
 def run_recipe_dict(base: Recipe, algorithm: str, seed: int, output_dir: Path) -> dict[str, Any]:
     """The base recipe with another algorithm, seed and output dir, as the dict a recipe file would hold.
 
-    GN-IVO-only settings (alpha, prefix, ...) are dropped for the baselines, and `prefix` for
-    gnivo-onestep (always `final`): the recipe's GN-IVO settings describe GN-IVO, not its rivals.
+    Each algorithm keeps only the keys it may set (see gnivo_cli.algorithms): the baselines drop the
+    GN-IVO settings, and gnivo-onestep drops `prefix` (always `final`).
     """
     raw = base.to_dict()
-    section = raw["algorithm"]
-    section["name"] = algorithm
-    if algorithm not in GNIVO_ALGORITHMS:
-        for key in GNIVO_ONLY:
-            section.pop(key, None)
-    elif algorithm == "gnivo-onestep":
-        section.pop("prefix", None)
+    keep = {"name", *SHARED_KEYS, *ALGORITHMS[algorithm].free_keys}
+    raw["algorithm"] = {key: value for key, value in raw["algorithm"].items() if key in keep}
+    raw["algorithm"]["name"] = algorithm
     raw["training"]["seed"] = seed
     raw["training"]["output_dir"] = str(output_dir)
     return raw
@@ -342,5 +333,16 @@ def _preamble(base: Recipe, outcomes: Sequence[RunOutcome]) -> list[str]:
         f"Model `{base.model.name}`, data `{base.data.source}`, K = {algo.num_generations} completions per prompt, "
         f"{train.per_device_batch_size} completions per step, {train.max_steps} optimizer steps, "
         f"at most {gen.max_new_tokens} new tokens: the same budget for every algorithm. Seeds: {seeds}.",
-        "GN-IVO settings (alpha, prefix, unit, weights) apply to gnivo and gnivo-onestep (always prefix `final`) only.",
+        _owned_settings_note(),
     ]
+
+
+def _owned_settings_note() -> str:
+    """Which algorithms read the recipe's algorithm-specific settings, and which they fix (from the table)."""
+    owners = [spec for spec in ALGORITHMS.values() if spec.owns]
+    keys = ", ".join(dict.fromkeys(key for spec in owners for key in spec.owns))
+    names = ", ".join(
+        spec.name + (f" (always {', '.join(f'{k} `{v}`' for k, v in spec.fixed.items())})" if spec.fixed else "")
+        for spec in owners
+    )
+    return f"Algorithm settings ({keys}) apply to {names} only."

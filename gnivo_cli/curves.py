@@ -17,16 +17,17 @@ from typing import Any
 import numpy as np
 import yaml
 
+from gnivo_cli.algorithms import ALGORITHMS
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.jsonl import read_jsonl
 
 METRICS_FILE = "metrics.jsonl"
 RECIPE_FILE = "recipe.yaml"
 SUMMARY_FILE = "summary.json"
-#: Algorithms in the order tables and legends list them (others follow, alphabetically).
-KNOWN_ORDER = ("gnivo", "gnivo-onestep", "grpo", "rloo")
-_COLORS = {"gnivo": "#1f77b4", "gnivo-onestep": "#17becf", "grpo": "#d62728", "rloo": "#ff7f0e"}
-_OTHER_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+#: Algorithms in the order tables and legends list them: the algorithm table's (others follow, alphabetically).
+KNOWN_ORDER = tuple(ALGORITHMS)
+_COLORS = {name: spec.color for name, spec in ALGORITHMS.items()}
+_OTHER_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 
 
 @dataclass

@@ -16,13 +16,9 @@ from typing import Any, Literal
 
 import yaml
 
+from gnivo_cli.algorithms import ALGORITHMS, OWNED_KEYS, unknown_algorithm
 from gnivo_cli.errors import RecipeError
 from gnivo_cli.schema import describe_type, matches_type
-
-Algorithm = Literal["gnivo", "gnivo-onestep", "grpo", "rloo"]
-GNIVO_ALGORITHMS = ("gnivo", "gnivo-onestep")
-#: Settings only GN-IVO uses: giving them with grpo/rloo is an error, not silently ignored.
-GNIVO_ONLY = ("alpha", "prefix", "unit", "step_separator", "weights")
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ class RewardSpec:
 
 @dataclass(frozen=True)
 class AlgorithmSection:
-    name: Algorithm = "gnivo"
+    name: str = "gnivo"  # a key of gnivo_cli.algorithms.ALGORITHMS
     num_generations: int = 4  # K responses per prompt
     beta: float = 0.0  # KL penalty to the initial model; 0 loads no reference model
     num_iterations: int = 1  # optimizer passes per generation batch (pi_old fixed across them)
@@ -116,8 +112,9 @@ class Recipe:
         """The recipe as plain data; it loads back into an equal recipe."""
         data = dataclasses.asdict(self)
         data.pop("source")
-        if self.algorithm.name not in GNIVO_ALGORITHMS:
-            for key in GNIVO_ONLY:  # settings a baseline does not use are not part of its recipe
+        owned = ALGORITHMS[self.algorithm.name].owns
+        for key in OWNED_KEYS:  # settings an algorithm does not use are not part of its recipe
+            if key not in owned:
                 data["algorithm"].pop(key)
         return data
 
@@ -186,9 +183,8 @@ def recipe_from_dict(
         problems.extend(_reward_checks(recipe))
     if problems:
         raise RecipeError([_locate(path, message, source, lines, overridden) for path, message in problems])
-    if recipe.algorithm.name == "gnivo-onestep":  # one-step GN-IVO is GN-IVO at the final prefix point
-        recipe = dataclasses.replace(recipe, algorithm=dataclasses.replace(recipe.algorithm, prefix="final"))
-    return recipe
+    fixed = ALGORITHMS[recipe.algorithm.name].fixed  # e.g. one-step GN-IVO is GN-IVO at the final prefix point
+    return dataclasses.replace(recipe, algorithm=dataclasses.replace(recipe.algorithm, **fixed)) if fixed else recipe
 
 
 def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, str]]) -> Any:
@@ -245,18 +241,7 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
     check(k >= 2, "algorithm.num_generations", f"must be >= 2 (a group needs two responses to compare), got {k}")
     check(algo.beta >= 0, "algorithm.beta", f"must be >= 0, got {algo.beta}")
     check(algo.num_iterations >= 1, "algorithm.num_iterations", f"must be >= 1, got {algo.num_iterations}")
-    if algo.name in GNIVO_ALGORITHMS:
-        check(algo.alpha > 0, "algorithm.alpha", f"must be > 0, got {algo.alpha}")
-        check(bool(algo.step_separator), "algorithm.step_separator", "must not be empty")
-        if algo.name == "gnivo-onestep":
-            check(
-                "prefix" not in explicit_algorithm_keys or algo.prefix == "final",
-                "algorithm.prefix",
-                "gnivo-onestep always uses prefix `final`; remove the key or use algorithm.name: gnivo",
-            )
-    else:
-        for key in sorted(explicit_algorithm_keys & set(GNIVO_ONLY)):
-            problems.append((f"algorithm.{key}", f"does not apply to algorithm {algo.name!r} (GN-IVO only)"))
+    problems.extend(_algorithm_checks(algo, explicit_algorithm_keys))
     batch = train.per_device_batch_size
     check(batch >= 1, "training.per_device_batch_size", f"must be >= 1, got {batch}")
     if k >= 2 and batch >= 1:
@@ -286,6 +271,25 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
     from gnivo_cli.data import data_problems
 
     problems.extend(data_problems(recipe.data))
+    return problems
+
+
+def _algorithm_checks(algo: AlgorithmSection, explicit_keys: set[str]) -> list[tuple[str, str]]:
+    """The name is in the table; keys the algorithm does not own or fixes are errors, not silently ignored."""
+    spec = ALGORITHMS.get(algo.name)
+    if spec is None:
+        return [("algorithm.name", unknown_algorithm(algo.name))]
+    problems = []
+    for key in sorted(explicit_keys & set(OWNED_KEYS) - set(spec.owns)):
+        users = ", ".join(name for name, other in ALGORITHMS.items() if key in other.owns)
+        problems.append((f"algorithm.{key}", f"does not apply to algorithm {algo.name!r} (only {users})"))
+    for key, value in spec.fixed.items():
+        if key in explicit_keys and getattr(algo, key) != value:
+            problems.append((f"algorithm.{key}", f"{algo.name} always uses {key} `{value}`; remove the key"))
+    if "alpha" in spec.owns and algo.alpha <= 0:
+        problems.append(("algorithm.alpha", f"must be > 0, got {algo.alpha}"))
+    if "step_separator" in spec.owns and not algo.step_separator:
+        problems.append(("algorithm.step_separator", "must not be empty"))
     return problems
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli.algorithms import SHARED_KEYS, get_algorithm
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import GNIVO_ALGORITHMS, Recipe
+from gnivo_cli.recipe import Recipe
 
 RECIPE_FILE = "recipe.yaml"
 SUMMARY_FILE = "summary.json"
@@ -75,9 +76,6 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         report_to="none",
         disable_tqdm=True,
         log_completions=train.log_completions,
-        num_generations=algo.num_generations,
-        beta=algo.beta,
-        num_iterations=algo.num_iterations,
         reward_weights=reward_weights,
         max_completion_length=gen.max_new_tokens,
         temperature=gen.temperature,
@@ -86,33 +84,13 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         use_vllm=gen.use_vllm,
         vllm_mode=gen.vllm_mode,
     )
-    if algo.name in GNIVO_ALGORITHMS:
-        from gnivo_cli.engine.trainer import GNIVOConfig
-
-        prefix = "final" if algo.name == "gnivo-onestep" else algo.prefix
-        return GNIVOConfig(
-            **common,
-            alpha=algo.alpha,
-            prefix_points=prefix,
-            step_unit=algo.unit,
-            step_separator=algo.step_separator,
-            target_weights=algo.weights,
-        )
-    if algo.name == "grpo":
-        from trl import GRPOConfig
-
-        return GRPOConfig(**common)
-    from trl import RLOOConfig
-
-    return RLOOConfig(**common)
+    spec = get_algorithm(algo.name)
+    shared = {key: getattr(algo, key) for key in SHARED_KEYS}
+    return spec.config_class()(**common, **shared, **spec.config_kwargs(algo))
 
 
 def _trainer_class(name: str) -> type:
-    from gnivo_cli.engine import trainer
-
-    if name in GNIVO_ALGORITHMS:
-        return trainer.GNIVOTrainer
-    return trainer.TimedGRPOTrainer if name == "grpo" else trainer.TimedRLOOTrainer
+    return get_algorithm(name).trainer_class()
 
 
 def _lora_config(recipe: Recipe) -> Any:

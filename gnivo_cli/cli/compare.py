@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from gnivo_cli.algorithms import ALGORITHMS
+
 _THRESHOLD_HELP = "Reward threshold for 'steps to threshold' (default: midway between the first-step and best reward)."
 _SMOOTH_HELP = (
     "Moving-average window (steps) for the curves and the threshold (default: a tenth of the steps; 1 = off)."
@@ -16,7 +18,7 @@ _SMOOTH_HELP = (
 def compare(
     recipe_path: Annotated[Path, typer.Argument(metavar="RECIPE", help="YAML recipe, e.g. recipes/quickstart.yaml.")],
     algorithms: Annotated[
-        str, typer.Option("--algorithms", "-a", help="Comma-separated: gnivo, gnivo-onestep, grpo, rloo.")
+        str, typer.Option("--algorithms", "-a", help=f"Comma-separated, from: {', '.join(ALGORITHMS)}.")
     ] = "gnivo,grpo,rloo",
     seeds: Annotated[
         str,

@@ -10,6 +10,9 @@ For one prompt and its group of K responses with rewards R_i (see docs/algorithm
 
 Adding a constant to every l_i(t) of a group leaves CE(t) unchanged: the partition function Z(x),
 shared by the group, cancels. That is why no critic or value head is needed.
+
+Optional per-response sample weights c_i >= 0 (vLLM's sampling correction) enter both sides:
+w_i <- c_i w_i and l_i(t) <- l_i(t) + log c_i; a response with c_i = 0 leaves its group.
 """
 
 from __future__ import annotations
@@ -74,6 +77,20 @@ def _step_positions(step_ends, mask: torch.Tensor) -> tuple[torch.Tensor, torch.
     return positions.to(mask.device), points.to(mask.device)
 
 
+def combine_rewards(rewards_per_func: torch.Tensor, reward_weights: torch.Tensor, group_size: int) -> torch.Tensor:
+    """One reward per completion: the weighted sum over reward functions, NaN (None) terms skipped.
+
+    A completion no function could score (all NaN) carries no signal: it takes its group's mean, and a
+    group that nobody could score gets 0 for everyone (a uniform target).
+    """
+    weights = reward_weights.to(rewards_per_func.device, rewards_per_func.dtype).unsqueeze(0)
+    rewards = (rewards_per_func * weights).nansum(dim=1)
+    rewards[torch.isnan(rewards_per_func).all(dim=1)] = torch.nan
+    grouped = rewards.view(-1, group_size)
+    group_mean = torch.nan_to_num(torch.nanmean(grouped, dim=1, keepdim=True), nan=0.0)
+    return torch.where(torch.isnan(grouped), group_mean, grouped).reshape(-1)
+
+
 @dataclass
 class GnivoLossTerms:
     """The loss and what it is made of, for logging."""
@@ -97,6 +114,7 @@ def gnivo_loss_terms(
     weights: WeightMode = "normalized",
     step_ends: Sequence[Sequence[int]] | torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    sample_weights: torch.Tensor | None = None,
 ) -> GnivoLossTerms:
     """`gnivo_loss` with its parts: per-group losses, the target weights and the final log-ratios."""
     _check_shapes(logps, old_logps, mask, rewards, group_size, alpha, prefix)
@@ -108,20 +126,45 @@ def gnivo_loss_terms(
     l = l.view(groups, group_size, -1)  # (G, K, P)
     group_points = points.view(groups, group_size).max(dim=-1).values  # P_g: the longest member's points
     target = group_weights(rewards, group_size=group_size, alpha=alpha, weights=weights).to(l.dtype)
+    kept = torch.ones_like(target, dtype=torch.bool)
+    logits, has_signal = l, kept.any(dim=1)
+    if sample_weights is not None:
+        target, logits, kept, has_signal = _apply_sample_weights(target, l, sample_weights, weights)
 
-    # CE(t) for every group and prefix point: - sum_i w_i log softmax_i(l(t)).
-    log_probs = torch.log_softmax(l, dim=1)
+    # CE(t) for every group and prefix point: - sum_i w_i log softmax_i(l(t)); dropped responses add nothing.
+    log_probs = torch.log_softmax(logits, dim=1).masked_fill(~kept.unsqueeze(-1), 0.0)
     cross_entropy = -(target.unsqueeze(-1) * log_probs).sum(dim=1)  # (G, P)
 
     chosen = _prefix_selection(group_points, cross_entropy.shape[1], prefix, generator).to(l.dtype)
     counts = chosen.sum(dim=-1)
-    valid = counts > 0
+    valid = (counts > 0) & has_signal
     group_loss = (cross_entropy * chosen).sum(dim=-1) / counts.clamp(min=1)
-    # Groups whose responses are all empty have no prefix point and carry no signal.
+    # Groups whose responses are all empty (or all dropped) carry no signal.
     loss = group_loss[valid].mean() if bool(valid.any()) else (logps * 0).sum()
     last = (group_points - 1).clamp(min=0).view(groups, 1, 1).expand(groups, group_size, 1)
     final = l.detach().gather(2, last).squeeze(-1)
     return GnivoLossTerms(loss, group_loss.detach(), target, final, valid)
+
+
+def _apply_sample_weights(target: torch.Tensor, l: torch.Tensor, sample_weights: torch.Tensor, weights: str):
+    """Targets and logits corrected by per-response weights c_i (see the module docstring and docs/algorithm.md).
+
+    Returns (target, logits, kept, has_signal): a response with c_i = 0 is kept out of both; in a group
+    where every c_i = 0 all stay "kept" with a zero target, so its softmax stays finite, and has_signal
+    (per group) is False so the caller drops the group.
+    """
+    c = sample_weights.detach().to(l.dtype).reshape(target.shape)
+    if (c < 0).any() or not torch.isfinite(c).all():
+        raise ValueError("sample_weights must be finite and >= 0")
+    kept = c > 0
+    target = target * c
+    if weights == "normalized":
+        target = target / target.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(target.dtype).tiny)
+    log_c = torch.where(kept, c.clamp_min(torch.finfo(c.dtype).tiny).log(), torch.zeros_like(c))
+    logits = (l + log_c.unsqueeze(-1)).masked_fill(~kept.unsqueeze(-1), float("-inf"))
+    nobody = ~kept.any(dim=1, keepdim=True)
+    logits = torch.where(nobody.unsqueeze(-1), l, logits)
+    return target, logits, kept | nobody, ~nobody.squeeze(1)
 
 
 def gnivo_loss(
@@ -136,6 +179,7 @@ def gnivo_loss(
     weights: WeightMode = "normalized",
     step_ends: Sequence[Sequence[int]] | torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    sample_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The GN-IVO loss for consecutive groups of `group_size` rows (the scalar; the trainer adds beta * KL).
 
@@ -151,6 +195,8 @@ def gnivo_loss(
         weights: `normalized` targets softmax(R/alpha), or the paper's Eq. 9 `exp` weights exp(R/alpha).
         step_ends: for the `step` unit, per row the 0-based positions of the tokens that end a step.
         generator: random source for `prefix="sample"`.
+        sample_weights: (B,) per-response importance weights c_i >= 0 for samples drawn from another
+            sampler than pi_old (vLLM); 0 drops the response from its group. None: all 1.
     """
     return gnivo_loss_terms(
         logps,
@@ -163,6 +209,7 @@ def gnivo_loss(
         weights=weights,
         step_ends=step_ends,
         generator=generator,
+        sample_weights=sample_weights,
     ).loss
 
 
@@ -198,9 +245,16 @@ def _check_shapes(logps, old_logps, mask, rewards, group_size: int, alpha: float
         raise ValueError(f"prefix must be one of {PREFIX_MODES}, got {prefix!r}")
 
 
-def masked_k3_kl(logps: torch.Tensor, ref_logps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Masked token mean of the k3 estimator exp(ref - logp) - (ref - logp) - 1 (as trl's GRPO)."""
+def masked_k3_kl(
+    logps: torch.Tensor, ref_logps: torch.Tensor, mask: torch.Tensor, ratio: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Masked token mean of the k3 estimator exp(ref - logp) - (ref - logp) - 1 (as trl's GRPO).
+
+    `ratio` (B, T): trl's bias correction, each token's k3 times pi_theta / pi_old (with its gradient).
+    """
     delta = ref_logps - logps
     per_token = torch.exp(delta) - delta - 1
+    if ratio is not None:
+        per_token = per_token * ratio
     mask = mask.to(per_token.dtype)
     return (per_token * mask).sum() / mask.sum().clamp(min=1)

@@ -276,3 +276,126 @@ def test_k3_kl_is_zero_at_the_reference_and_positive_elsewhere():
     ref = torch.tensor([[-1.5, -1.0, 50.0]])  # the padded position must not count
     expected = sum(math.exp(d) - d - 1 for d in (-0.5, 1.0)) / 2
     assert masked_k3_kl(logps, ref, mask).item() == pytest.approx(expected)
+
+
+# -- sample weights: vLLM's per-sequence sampling correction --------------------------------------------------
+
+
+def _group(seed=0, k=4, t=3):
+    gen = torch.Generator().manual_seed(seed)
+    logps = torch.randn(k, t, generator=gen) - 1
+    old = torch.randn(k, t, generator=gen) - 1
+    return logps, old, torch.ones(k, t), torch.randn(k, generator=gen)
+
+
+def test_sample_weight_one_changes_nothing():
+    logps, old, mask, rewards = _group()
+    for prefix in ("final", "all"):
+        plain = gnivo_loss(logps, old, mask, rewards, group_size=4, alpha=0.5, prefix=prefix)
+        ones = gnivo_loss(
+            logps, old, mask, rewards, group_size=4, alpha=0.5, prefix=prefix, sample_weights=torch.ones(4)
+        )
+        assert torch.allclose(plain, ones)
+
+
+@pytest.mark.parametrize("weights", ["normalized", "exp"])
+def test_known_ratio_against_a_hand_computation(weights):
+    # K = 2, final prefix point: targets c_i exp(R_i/alpha) (normalized or not), logits l_i + log c_i.
+    logps = torch.tensor([[-1.0, -2.0], [-0.5, -1.0]])
+    old = torch.tensor([[-1.5, -1.0], [-1.0, -3.0]])
+    mask = torch.ones(2, 2)
+    rewards = torch.tensor([1.0, 0.0])
+    ratio = torch.tensor([2.0, 0.5])
+    l = [(-1.0 + 1.5) + (-2.0 + 1.0), (-0.5 + 1.0) + (-1.0 + 3.0)]
+    raw = [2.0 * math.exp(1.0 / 0.5), 0.5 * math.exp(0.0)]
+    w = [v / sum(raw) for v in raw] if weights == "normalized" else raw
+    expected = _ce(w, [l[0] + math.log(2.0), l[1] + math.log(0.5)])
+    got = gnivo_loss(
+        logps, old, mask, rewards, group_size=2, alpha=0.5, prefix="final", weights=weights, sample_weights=ratio
+    )
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("prefix", ["final", "all"])
+def test_a_masked_response_leaves_its_group(prefix):
+    logps, old, mask, rewards = _group(seed=1)
+    logps.requires_grad_(True)
+    dropped = gnivo_loss(
+        logps, old, mask, rewards, group_size=4, alpha=0.3, prefix=prefix, sample_weights=torch.tensor([1, 0, 1, 1.0])
+    )
+    keep = [0, 2, 3]
+    without = gnivo_loss(logps[keep], old[keep], mask[keep], rewards[keep], group_size=3, alpha=0.3, prefix=prefix)
+    assert dropped.item() == pytest.approx(without.item(), rel=1e-5)
+    (grad,) = torch.autograd.grad(dropped, logps)
+    assert torch.isfinite(grad).all() and grad[1].abs().max() == 0  # no gradient through the dropped one
+
+
+def test_a_group_with_every_response_masked_is_left_out():
+    logps, old, mask, rewards = _group(seed=2, k=4)
+    two_groups = dict(group_size=2, alpha=0.5, prefix="final")
+    weights = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    terms = gnivo_loss_terms(logps, old, mask, rewards, sample_weights=weights, **two_groups)
+    assert terms.valid_groups.tolist() == [False, True]
+    alone = gnivo_loss(logps[2:], old[2:], mask[2:], rewards[2:], **two_groups)
+    assert terms.loss.item() == pytest.approx(alone.item(), rel=1e-6)
+
+
+def test_truncated_ratios_keep_the_groups_optimum():
+    # At l_i = R_i / alpha (+ a constant) the corrected target and policy agree whatever the positive ratio:
+    # the gradient vanishes, so truncation only reweights, it does not move the optimum.
+    rewards = torch.tensor([0.3, -0.2, 1.0, 0.0])
+    alpha = 0.5
+    old = torch.zeros(4, 1)
+    logps = (rewards / alpha + 0.7).unsqueeze(1).clone().requires_grad_(True)
+    loss = gnivo_loss(
+        logps,
+        old,
+        torch.ones(4, 1),
+        rewards,
+        group_size=4,
+        alpha=alpha,
+        prefix="final",
+        sample_weights=torch.tensor([3.0, 0.2, 1.0, 0.5]),
+    )
+    (grad,) = torch.autograd.grad(loss, logps)
+    assert grad.abs().max().item() < 1e-6
+
+
+def test_sample_weights_must_be_finite_and_non_negative():
+    logps, old, mask, rewards = _group()
+    with pytest.raises(ValueError, match="sample_weights"):
+        gnivo_loss(logps, old, mask, rewards, group_size=4, alpha=0.5, sample_weights=torch.tensor([1, -1, 1, 1.0]))
+
+
+# -- rewards: None / NaN from reward functions ---------------------------------------------------------------
+
+
+def test_combine_rewards_skips_none_and_fills_unscorable_with_the_group_mean():
+    nan = float("nan")
+    per_func = torch.tensor(
+        [
+            [1.0, 2.0],  # both functions scored: 1*1 + 2*0.5
+            [nan, 4.0],  # one skipped: only the other counts
+            [nan, nan],  # nobody scored: the group's mean
+            [nan, nan],  # a group nobody could score: 0 for all (uniform target)
+            [nan, nan],
+            [nan, nan],
+        ]
+    )
+    from gnivo_cli.engine.loss import combine_rewards
+
+    rewards = combine_rewards(per_func, torch.tensor([1.0, 0.5]), group_size=3)
+    mean = (2.0 + 2.0) / 2
+    assert rewards.tolist()[:3] == pytest.approx([2.0, 2.0, mean])
+    assert rewards.tolist()[3:] == [0.0, 0.0, 0.0]
+    assert not torch.isnan(rewards).any()
+
+
+def test_masked_k3_kl_bias_correction_weights_each_token():
+    logps = torch.tensor([[-1.0, -2.0]])
+    ref = torch.tensor([[-1.5, -1.0]])
+    mask = torch.ones(1, 2)
+    ratio = torch.tensor([[2.0, 0.5]])
+    per_token = [math.exp(-0.5) + 0.5 - 1, math.exp(1.0) - 1.0 - 1]
+    assert masked_k3_kl(logps, ref, mask).item() == pytest.approx(sum(per_token) / 2)
+    assert masked_k3_kl(logps, ref, mask, ratio).item() == pytest.approx((2 * per_token[0] + 0.5 * per_token[1]) / 2)

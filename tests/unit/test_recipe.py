@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gnivo_cli.algorithms import ALGORITHMS
 from gnivo_cli.errors import RecipeError
 from gnivo_cli.recipe import load_recipe
 
@@ -104,7 +105,9 @@ def test_set_overrides_parse_yaml_values(tmp_path):
 
 def test_gnivo_settings_are_an_error_for_baselines(tmp_path):
     found = problems(write(tmp_path, GOOD), ["algorithm.name=grpo"])
-    assert found == [f"{tmp_path / 'recipe.yaml'}:6: algorithm.alpha: does not apply to algorithm 'grpo' (GN-IVO only)"]
+    assert found == [
+        f"{tmp_path / 'recipe.yaml'}:6: algorithm.alpha: does not apply to algorithm 'grpo' (only gnivo, gnivo-onestep)"
+    ]
     text = GOOD.replace("  alpha: 0.2\n", "")
     assert load_recipe(write(tmp_path, text), ["algorithm.name=rloo"]).algorithm.name == "rloo"
     assert any(
@@ -162,7 +165,7 @@ def test_dry_run_prints_the_resolved_recipe(tmp_path):
     assert "alpha: 0.5" in run.stdout and "num_generations: 4" in run.stdout
 
 
-@pytest.mark.parametrize("algorithm", ["gnivo", "gnivo-onestep", "grpo", "rloo"])
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
 def test_resolved_recipes_round_trip(tmp_path, algorithm):
     text = GOOD.replace("  alpha: 0.2\n", f"  name: {algorithm}\n")
     recipe = load_recipe(write(tmp_path, text))
@@ -170,6 +173,6 @@ def test_resolved_recipes_round_trip(tmp_path, algorithm):
     again.write_text(recipe.to_yaml())
     assert load_recipe(again) == recipe
     assert recipe.with_overrides(["training.seed=3"]).training.seed == 3
-    assert ("alpha" in recipe.to_dict()["algorithm"]) == algorithm.startswith("gnivo")
+    assert ("alpha" in recipe.to_dict()["algorithm"]) == ("alpha" in ALGORITHMS[algorithm].owns)
     if algorithm == "gnivo-onestep":
         assert recipe.algorithm.prefix == "final"
