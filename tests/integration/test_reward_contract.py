@@ -59,7 +59,8 @@ def plugin(tmp_path) -> Path:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gnivo-recorder\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        "[gnivo.rewards]\nrecorder = gnivo_recorder:Recorder\n\n[gnivo.benchmarks]\nrecorded = gnivo_recorder:RECORDED\n"
+        "[gnivo.rewards]\nrecorder = gnivo_recorder:Recorder\n\n"
+        "[gnivo.benchmarks]\nrecorded = gnivo_recorder:RECORDED\n"
     )
     (site / "gnivo_recorder.py").write_text(textwrap.dedent(RECORDER))
     return site
