@@ -294,7 +294,8 @@ def get_benchmark(name: str) -> Benchmark:
     if close:
         suggestion = close[0] if close[0] in plugins else get_benchmark(close[0]).name
         hint = f" Did you mean {suggestion!r}?"
-    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join([*BENCHMARKS, *plugins])}")
+    installed = f"; plugins: {', '.join(plugins)}" if plugins else ""
+    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}{installed}")
 
 
 def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None) -> list[Problem]:
