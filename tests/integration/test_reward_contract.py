@@ -38,6 +38,15 @@ class Recorder(Reward):
         return [1.0] * len(completions)
 
 
+class Raiser(Reward):
+    """Raises on rows whose answer is "explode"."""
+
+    def __call__(self, prompts, completions, **columns):
+        if "explode" in columns["answer"]:
+            raise ValueError("cannot parse this one")
+        return [0.5] * len(completions)
+
+
 RECORDED = Benchmark(
     name="recorded",
     title="One row, judged by the recorder",
@@ -59,7 +68,7 @@ def plugin(tmp_path) -> Path:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gnivo-recorder\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        "[gnivo.rewards]\nrecorder = gnivo_recorder:Recorder\n\n"
+        "[gnivo.rewards]\nrecorder = gnivo_recorder:Recorder\nraiser = gnivo_recorder:Raiser\n\n"
         "[gnivo.benchmarks]\nrecorded = gnivo_recorder:RECORDED\n"
     )
     (site / "gnivo_recorder.py").write_text(textwrap.dedent(RECORDER))
@@ -74,19 +83,25 @@ def gnivo(command: str, *args: str, site: Path, record: Path, cwd: Path) -> subp
     )
 
 
-def test_train_score_and_eval_give_a_reward_the_same_inputs(tmp_path, plugin, tiny_model_dir):
-    record = tmp_path / "record.jsonl"
+def write_recipe(tmp_path: Path, model: Path, row: dict, rewards: str, max_steps: int = 1) -> Path:
     data = tmp_path / "data.jsonl"
-    data.write_text(json.dumps(ROW) + "\n")
+    data.write_text(json.dumps(row) + "\n")
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
-        f"model: {{name: '{tiny_model_dir}'}}\n"
+        f"model: {{name: '{model}'}}\n"
         f"data: {{source: '{data}', prompt_column: problem, system_prompt: 'Be brief.'}}\n"
-        "rewards: [{name: recorder}]\n"
+        f"rewards: {rewards}\n"
         "algorithm: {name: gnivo, num_generations: 2}\n"
         "generation: {max_new_tokens: 4}\n"
-        f"training: {{max_steps: 1, per_device_batch_size: 2, output_dir: '{tmp_path / 'run'}'}}\n"
+        f"training: {{max_steps: {max_steps}, per_device_batch_size: 2, save_steps: 100, "
+        f"output_dir: '{tmp_path / 'run'}'}}\n"
     )
+    return recipe
+
+
+def test_train_score_and_eval_give_a_reward_the_same_inputs(tmp_path, plugin, tiny_model_dir):
+    record = tmp_path / "record.jsonl"
+    recipe = write_recipe(tmp_path, tiny_model_dir, ROW, "[{name: recorder}]")
     trained = gnivo("train", str(recipe), site=plugin, record=record, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-2000:]
 
@@ -112,3 +127,23 @@ def test_train_score_and_eval_give_a_reward_the_same_inputs(tmp_path, plugin, ti
         assert call["columns"] == ROW, command  # the row's own fields, nothing else
     score_call = next(c for c in calls if c["command"] == "score")
     assert score_call["completion"] == train_call["completion"]
+
+
+def test_a_raising_reward_stops_training_with_one_line_and_skip_makes_it_none(tmp_path, plugin, tiny_model_dir):
+    row = {"problem": "What is 2+2?", "answer": "explode"}
+    (tmp_path / "a").mkdir()
+    recipe = write_recipe(tmp_path / "a", tiny_model_dir, row, "[{name: raiser}]")
+    failed = gnivo("train", str(recipe), site=plugin, record=tmp_path / "r.jsonl", cwd=tmp_path)
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    (line,) = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: step 1: reward 'raiser' raised ValueError: cannot parse this one")
+    assert "(sample 0 of the batch, prompt 'What is 2+2?')" in line and "on_error: skip" in line
+
+    (tmp_path / "b").mkdir()
+    recipe = write_recipe(tmp_path / "b", tiny_model_dir, row, "[{name: raiser, on_error: skip}]", max_steps=4)
+    skipped = gnivo("train", str(recipe), site=plugin, record=tmp_path / "r.jsonl", cwd=tmp_path)
+    assert skipped.returncode == 1
+    assert "Traceback" not in skipped.stderr
+    (line,) = [line for line in skipped.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: step 3: every reward (raiser) returned None for every completion in 3 batches")
