@@ -1,4 +1,5 @@
-"""`EvalSettings`: what decides an evaluation's samples and scores, with its defaults (one place)."""
+"""`EvalSettings`: what decides an evaluation's samples and scores, with its defaults (the one place
+they are written), and `SamplingSettings`, the part a generation backend needs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from typing import Any
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.benchmarks import get_benchmark
-from gnivo_cli.evaluation.generation import BACKENDS, SamplingSettings
 from gnivo_cli.evaluation.prompts import PromptTemplate
+
+BACKENDS = ("hf", "vllm")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,21 @@ class EvalSettings:
         if values.get("data") is not None:
             values["data"] = str(values["data"])
         return cls(bench=bench, **values)
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How a backend samples; `EvalSettings.sampling()` builds it, and its defaults are EvalSettings'."""
+
+    temperature: float = EvalSettings.temperature
+    top_p: float = EvalSettings.top_p
+    max_new_tokens: int = EvalSettings.max_new_tokens
+    samples_per_problem: int = 1
+    seed: int = EvalSettings.seed
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
 
 
 def device_problems(device: str) -> list[str]:
