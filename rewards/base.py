@@ -122,8 +122,11 @@ def check_scores(
     """A reward's output as floats and Nones, or a `RewardOutputError` naming what is wrong.
 
     The one check of reward outputs, shared by training, `gnivo score` and `gnivo eval`: a list (or
-    tuple) of exactly `count` values, each a finite number (not a bool) or None.
+    tuple, or a numpy array or torch tensor) of exactly `count` values, each a finite number (not a bool)
+    or None.
     """
+    if not isinstance(values, list | tuple) and callable(getattr(values, "tolist", None)):
+        values = values.tolist()  # numpy arrays, torch tensors
     if not isinstance(values, list | tuple):
         raise RewardOutputError(
             f"reward {name!r} returned {type(values).__name__}; expected a list of {count} numbers or None"

@@ -109,3 +109,4 @@ def test_check_scores_accepts_numbers_of_any_kind_and_none():
     import numpy as np
 
     assert check_scores("r", [1, np.float32(0.5), None], 3) == [1.0, 0.5, None]
+    assert check_scores("r", np.array([0.25, 1.0]), 2) == [0.25, 1.0]
