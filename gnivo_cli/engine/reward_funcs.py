@@ -70,7 +70,7 @@ class TrlRewardFunction:
         except RewardCallError as error:
             raise GnivoError(
                 f"step {step}: {error}{_sample(prompts, error.index)}; rewards[].on_error: skip turns a raising "
-                "sample into None (--debug shows the traceback)"
+                "sample into None, and --resume continues from the last checkpoint (--debug shows the traceback)"
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error

@@ -25,6 +25,20 @@ def load_judge_reward(benchmark: Benchmark, params: dict[str, Any] | None = None
     return load_reward(benchmark.reward, {**benchmark.reward_params, **(params or {})})
 
 
+def check_columns(reward: Any, benchmark: Benchmark, problems: Sequence[Problem]) -> None:
+    """A scoring reward's required columns must be fields of every problem (a judging reward reads the gold)."""
+    if hasattr(reward, "judge"):
+        return
+    for problem in problems:
+        missing = [c for c in getattr(reward, "required_columns", ()) if c not in problem.fields]
+        if missing:
+            fields = ", ".join(problem.fields) or "none"
+            raise GnivoError(
+                f"benchmark {benchmark.name!r}: reward {reward.name!r} needs field {missing[0]!r}, which problem "
+                f"{problem.id} lacks (fields: {fields})"
+            )
+
+
 def judge_batch(
     reward: Any,
     batch: Sequence[Completion],

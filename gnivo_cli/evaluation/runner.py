@@ -17,7 +17,7 @@ from typing import Any
 from gnivo_cli.errors import ModelNotFoundError
 from gnivo_cli.evaluation.benchmarks import Benchmark, Problem, get_benchmark, load_problems, problems_digest
 from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest, build_generator
-from gnivo_cli.evaluation.judging import judge_batch, load_judge_reward
+from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_reward
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k
 from gnivo_cli.evaluation.prompts import PromptTemplate, uses_chat_template
 from gnivo_cli.evaluation.settings import EvalSettings
@@ -141,6 +141,10 @@ def run_evaluation(
         generation_seconds = 0.0
         if requests:
             with ExitStack() as stack:
+                if reward is None:  # before the model: a reward that cannot judge these rows fails in seconds
+                    reward = load_judge_reward(benchmark, reward_params)
+                    stack.callback(reward.close)
+                check_columns(reward, benchmark, problems)
                 if generator is None:
                     with _status(progress, f"Loading {settings.model} ({settings.backend}) ..."):
                         generator = build_generator(
@@ -152,9 +156,6 @@ def run_evaluation(
                             device=settings.device,
                         )
                     stack.callback(generator.close)
-                if reward is None:
-                    reward = load_judge_reward(benchmark, reward_params)
-                    stack.callback(reward.close)
                 bar = stack.enter_context(_progress(progress, benchmark, total=len(problems) * n, done=len(done)))
                 by_id = {p.id: p for p in problems}
                 for batch, seconds in _timed(generator.generate(requests)):

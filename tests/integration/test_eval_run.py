@@ -317,3 +317,26 @@ def test_settings_can_be_built_once_and_passed_whole(tmp_path, aime24, tiny_mode
     assert result["settings"]["prompt_template"] == get_benchmark("aime24").prompt_template
     with pytest.raises(GnivoError, match=r"unknown evaluation setting 'temprature'; did you mean 'temperature'\?"):
         evaluate("aime24", temprature=1.0)
+
+
+def test_a_reward_that_cannot_read_the_rows_fails_before_generating(tmp_path, tiny_model_dir, monkeypatch):
+    from gnivo_cli.evaluation.benchmarks import BENCHMARKS, Benchmark
+
+    bench = Benchmark(
+        name="budgeted",
+        title="Rows without the column the reward reads",
+        reward="length",  # the example plugin, installed with the test dependencies
+        reward_params={"target_column": "budget"},
+        prompt_template="{problem}",
+        rows=({"problem": "Say hi.", "answer": 1},),
+    )
+    monkeypatch.setitem(BENCHMARKS, "budgeted", bench)
+    generator = ScriptedGenerator({("0", 0): "hi"})
+    with pytest.raises(GnivoError, match=r"reward 'length' needs field 'budget', which problem 0 lacks"):
+        evaluate("budgeted", model=str(tiny_model_dir), output_dir=tmp_path, generator=generator)
+    assert generator.requested == []
+    result = evaluate(
+        "budgeted", model=str(tiny_model_dir), output_dir=tmp_path / "ok", generator=generator,
+        reward_params={"target_column": "answer", "tolerance": 1},
+    )  # fmt: skip
+    assert result["pass@1"] == 1.0 and result.rows[0]["reward"] == 1.0  # "hi" is one word, as asked
