@@ -337,7 +337,8 @@ def local_data_path(benchmark: Benchmark, data: str | Path) -> Path:
     if owner is not None:
         raise GnivoError(
             f"{path} is the {owner.name} benchmark's file, not {benchmark.name} data: use --bench {owner.name}, "
-            f"or pass a file with {benchmark.name}'s fields ({benchmark.gold_rule})"
+            f"or pass a file with {benchmark.name}'s fields ({' or '.join(benchmark.problem_fields)}, "
+            f"{benchmark.answer_field})"
         )
     return path
 
