@@ -54,6 +54,7 @@ class RewardSpec:
     name: str
     weight: float = 1.0
     params: dict[str, Any] = field(default_factory=dict)
+    on_error: Literal["raise", "skip"] = "raise"  # "skip": a sample whose scoring raises gets None, counted
 
 
 @dataclass(frozen=True)

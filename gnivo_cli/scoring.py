@@ -2,16 +2,17 @@
 
 Each input row holds `prompt` and `completion` plus any extra columns the reward reads (such as
 `answer`); each output row is the input row plus `reward` (a number, or null where the reward does not
-apply). The whole input is validated before anything is scored, so a bad line 90,000 fails in seconds;
-output goes to ``OUT.partial`` batch by batch and replaces OUT only when every row is scored, so an
-existing output is never destroyed and an interrupted run keeps what it scored.
+apply). The reward receives prompts and completions as the rows hold them (text or chat messages), and
+its outputs are checked as in training (`rewards.base`). The whole input is validated before anything
+is scored, so a bad line 90,000 fails in seconds; output goes to ``OUT.partial`` batch by batch and
+replaces OUT only when every row is scored, so an existing output is never destroyed, and a rerun of an
+interrupted or killed run scores only the rows that are left (see `gnivo_cli.score_output`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
-import os
 import statistics
 import time
 from collections import Counter
@@ -101,11 +102,14 @@ def score_file(
     output: str | Path | None = None,
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> ScoreSummary:
     """Score every row of `path` with `reward` (a registered name, or a `Reward` instance).
 
     `progress(done, total)` is called after each batch. Returns the summary; the scored rows are in
-    `summary.output` (default: ``FILE.scored.jsonl``).
+    `summary.output` (default: ``FILE.scored.jsonl``). Rows already scored by an interrupted run of the
+    same input, reward and params (in ``OUT.partial``) are kept, not scored again. An existing OUT that
+    is not a scored copy of this input is refused unless `force`.
     """
     path = Path(path)
     if not path.is_file():
@@ -122,13 +126,22 @@ def score_file(
 
         reward = load_reward(reward, params)
     try:
-        return _score(path, reward, out, batch_size, progress)
+        return _score(path, reward, out, batch_size, progress, force)
     finally:
         if owned:
             reward.close()
 
 
-def _score(path: Path, reward: Any, out: Path, batch_size: int, progress: Callable[[int, int], None] | None):
+def _score(
+    path: Path,
+    reward: Any,
+    out: Path,
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+    force: bool,
+) -> ScoreSummary:
+    from gnivo_cli.score_output import ScoreOutput
+
     started = time.perf_counter()
     required = (*REQUIRED_FIELDS, *(c for c in reward.required_columns if c not in REQUIRED_FIELDS))
     total = sum(1 for _ in read_rows(path, required))  # validate everything before scoring anything
@@ -136,35 +149,35 @@ def _score(path: Path, reward: Any, out: Path, batch_size: int, progress: Callab
         raise GnivoError(f"{path}: no rows to score")
 
     summary = ScoreSummary(reward=reward.name, input=path, output=out, count=total)
-    scores: list[float] = []
     metrics: Counter[str] = Counter()
     reward.metrics()  # start the counters from zero
-    partial = out.with_name(out.name + ".partial")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = 0
-    with partial.open("w", encoding="utf-8") as sink:
+    target = ScoreOutput(out, path, identity=_identity(reward))
+    with target.open(force=force, read_input=lambda: (row for _, row in read_rows(path, required))) as sink:
+        scores = [value for value in sink.resumed_scores if value is not None]
+        done = sink.resumed
+        if progress and done:
+            progress(done, total)
         try:
             batch: list[tuple[int, dict[str, Any]]] = []
-            for item in read_rows(path, required):
+            for index, item in enumerate(read_rows(path, required)):
+                if index < sink.resumed:
+                    continue
                 batch.append(item)
                 if len(batch) == batch_size:
-                    done += _score_batch(reward, batch, sink, scores, metrics)
+                    done += _score_batch(reward, batch, sink, scores, metrics, path)
                     batch = []
                     if progress:
                         progress(done, total)
             if batch:
-                done += _score_batch(reward, batch, sink, scores, metrics)
+                done += _score_batch(reward, batch, sink, scores, metrics, path)
                 if progress:
                     progress(done, total)
         except GnivoError as error:
-            sink.close()
-            raise GnivoError(f"{error}{_kept(partial, done)}") from error
+            raise GnivoError(f"{error}{sink.kept(done)}") from error
         except Exception as error:
-            sink.close()
-            raise GnivoError(
-                f"reward {reward.name!r} failed: {type(error).__name__}: {error}{_kept(partial, done)}"
-            ) from error
-    os.replace(partial, out)
+            failure = f"reward {reward.name!r} failed: {type(error).__name__}: {error}"
+            raise GnivoError(f"{failure}{sink.kept(done)}") from error
+        sink.finish()
 
     summary.nulls = total - len(scores)
     if scores:
@@ -178,29 +191,42 @@ def _score(path: Path, reward: Any, out: Path, batch_size: int, progress: Callab
     return summary
 
 
-def _kept(partial: Path, done: int) -> str:
-    if done == 0:
-        partial.unlink(missing_ok=True)
-        return ""
-    return f" ({done} rows scored before the error are in {partial})"
+def _identity(reward: Any) -> dict[str, Any]:
+    """What decides the scores, recorded next to a partial output so only the same scoring resumes it."""
+    params = reward.params
+    values = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else repr(params)
+    return json.loads(json.dumps({"reward": reward.name, "params": values}, default=repr))
 
 
 def _score_batch(
-    reward: Any, batch: list[tuple[int, dict[str, Any]]], sink: Any, scores: list[float], metrics: Counter[str]
+    reward: Any,
+    batch: list[tuple[int, dict[str, Any]]],
+    sink: Any,
+    scores: list[float],
+    metrics: Counter[str],
+    path: Path,
 ) -> int:
+    from rewards.base import RewardCallError, RewardOutputError, call_reward
+
     rows = [row for _, row in batch]
     names = dict.fromkeys(key for row in rows for key in row if key not in REQUIRED_FIELDS)
     columns = {name: [row.get(name) for row in rows] for name in names}
-    values = reward([row["prompt"] for row in rows], [row["completion"] for row in rows], **columns)
-    if len(values) != len(rows):
-        raise GnivoError(f"reward {reward.name!r} returned {len(values)} values for {len(rows)} completions")
-    for (number, row), value in zip(batch, values, strict=True):
+    try:
+        values, _ = call_reward(
+            reward,
+            [row["prompt"] for row in rows],
+            [row["completion"] for row in rows],
+            columns,
+            where=lambda index: f"line {batch[index][0]}",
+        )
+    except RewardCallError as error:
+        where = f"{path}:{batch[error.index][0]}: " if error.index is not None else ""
+        cause = error.cause
+        raise GnivoError(f"{where}reward {reward.name!r} failed: {type(cause).__name__}: {cause}") from error
+    except RewardOutputError as error:
+        raise GnivoError(f"{path}: {error}") from error
+    for (_, row), value in zip(batch, values, strict=True):
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise GnivoError(
-                    f"reward {reward.name!r} returned {value!r} for line {number}; expected a finite number or None"
-                )
-            value = float(value)
             scores.append(value)
         sink.write(_dumps({**row, "reward": value}) + "\n")
     sink.flush()

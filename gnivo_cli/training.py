@@ -109,10 +109,9 @@ def _lora_config(recipe: Recipe) -> Any:
 
 
 def load_reward_functions(recipe: Recipe) -> tuple[list[Any], list[float]]:
-    from gnivo_cli.engine.reward_funcs import TrlRewardFunction
-    from rewards.registry import load_reward
+    from gnivo_cli.engine.reward_funcs import build_reward_functions
 
-    functions = [TrlRewardFunction(load_reward(spec.name, spec.params)) for spec in recipe.rewards]
+    functions = build_reward_functions(recipe.rewards)
     return functions, [spec.weight for spec in recipe.rewards]
 
 

@@ -19,9 +19,7 @@ import threading
 from typing import Any, Literal
 
 from gnivo_cli.errors import GnivoError
-from rewards.base import Reward, RewardParams, as_text
-
-_ROLE_NAMES = {"user": "Human", "assistant": "Assistant", "system": "System"}
+from rewards.base import Reward, RewardParams, as_messages, as_text, render_chat
 
 
 class RewardModelReward(Reward):
@@ -137,16 +135,16 @@ class RewardModelReward(Reward):
         if self._format == "chat":
             texts = [
                 tokenizer.apply_chat_template(
-                    [*_messages(prompt), {"role": "assistant", "content": as_text(completion)}], tokenize=False
+                    [*as_messages(prompt), {"role": "assistant", "content": as_text(completion)}], tokenize=False
                 )
                 for prompt, completion in zip(prompts, completions, strict=True)
             ]
             # The template already holds the special tokens (BOS and the like).
             batch = tokenizer(texts, add_special_tokens=False, **options)
         elif self._format == "pair":
-            batch = tokenizer([_render(p) for p in prompts], [as_text(c) for c in completions], **options)
+            batch = tokenizer([render_chat(p) for p in prompts], [as_text(c) for c in completions], **options)
         else:
-            texts = [_render(p) + as_text(c) for p, c in zip(prompts, completions, strict=True)]
+            texts = [render_chat(p) + as_text(c) for p, c in zip(prompts, completions, strict=True)]
             batch = tokenizer(texts, **options)
         if "token_type_ids" in batch and not _uses_token_types(self._model):
             del batch["token_type_ids"]  # models without segment embeddings reject them
@@ -155,21 +153,6 @@ class RewardModelReward(Reward):
     def close(self) -> None:
         with self._lock:
             self._model = self._tokenizer = None
-
-
-def _messages(prompt: Any) -> list[dict[str, str]]:
-    """A prompt as chat messages: a plain string is one user message."""
-    if isinstance(prompt, list):
-        return [{"role": str(m.get("role", "user")), "content": as_text(m.get("content", ""))} for m in prompt]
-    return [{"role": "user", "content": as_text(prompt)}]
-
-
-def _render(prompt: Any) -> str:
-    """A prompt as plain text for models without a chat template ("Human: ... Assistant:" for chats)."""
-    if not isinstance(prompt, list):
-        return as_text(prompt)
-    turns = [f"{_ROLE_NAMES.get(m['role'], m['role'].title())}: {m['content']}" for m in _messages(prompt)]
-    return "\n\n".join(turns)
 
 
 def _uses_token_types(model: Any) -> bool:

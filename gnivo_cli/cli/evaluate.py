@@ -1,19 +1,23 @@
-"""`gnivo eval`: evaluate a model on a math benchmark (pass@k, avg@N)."""
+"""`gnivo eval`: evaluate a model on a benchmark (pass@k, avg@N)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.evaluation.settings import EvalSettings
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 _GEN = "Generation"
 _OUT = "Data and output"
+#: Defaults are EvalSettings' own; options left unset take them.
+_DEFAULT = {f.name: f.default for f in dataclasses.fields(EvalSettings)}
 
 
 def evaluate(
@@ -25,7 +29,7 @@ def evaluate(
         typer.Option(
             "--model", "-m", help="Model: embedded, a hub id, a local or adapter folder, a training output folder."
         ),
-    ] = "embedded",
+    ] = _DEFAULT["model"],
     pass_at: Annotated[
         list[int] | None,
         typer.Option("--pass-at", "-k", help="Report pass@K; repeat for several K.", show_default="1"),
@@ -34,11 +38,15 @@ def evaluate(
         int | None,
         typer.Option("--samples", "-n", help="Samples per problem.", show_default="the largest K"),
     ] = None,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.", rich_help_panel=_GEN)] = 0.6,
-    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.", rich_help_panel=_GEN)] = 0.95,
+    temperature: Annotated[
+        float, typer.Option(help="Sampling temperature; 0 is greedy.", rich_help_panel=_GEN)
+    ] = _DEFAULT["temperature"],
+    top_p: Annotated[float, typer.Option("--top-p", help="Nucleus sampling mass.", rich_help_panel=_GEN)] = _DEFAULT[
+        "top_p"
+    ],
     max_new_tokens: Annotated[
         int, typer.Option("--max-new-tokens", help="Most tokens generated per sample.", rich_help_panel=_GEN)
-    ] = 1024,
+    ] = _DEFAULT["max_new_tokens"],
     batch_size: Annotated[
         int | None,
         typer.Option(
@@ -48,19 +56,22 @@ def evaluate(
             rich_help_panel=_GEN,
         ),
     ] = None,
-    backend: Annotated[str, typer.Option(help="Generation backend: hf or vllm.", rich_help_panel=_GEN)] = "hf",
-    seed: Annotated[int, typer.Option(help="Sampling seed.", rich_help_panel=_GEN)] = 0,
+    backend: Annotated[str, typer.Option(help="Generation backend: hf or vllm.", rich_help_panel=_GEN)] = _DEFAULT[
+        "backend"
+    ],
+    seed: Annotated[int, typer.Option(help="Sampling seed.", rich_help_panel=_GEN)] = _DEFAULT["seed"],
     prompt_template: Annotated[
         str | None,
         typer.Option(
             "--prompt-template",
             help="User message with {problem} where the problem goes.",
-            show_default="{problem} + an instruction to answer in \\boxed{}",
+            show_default="the benchmark's (math: {problem} + an instruction to answer in \\boxed{})",
             rich_help_panel=_GEN,
         ),
     ] = None,
     system_prompt: Annotated[
-        str | None, typer.Option("--system-prompt", help="System message.", rich_help_panel=_GEN)
+        str | None,
+        typer.Option("--system-prompt", help="System message.", show_default="the benchmark's", rich_help_panel=_GEN),
     ] = None,
     dtype: Annotated[
         str | None,
@@ -89,7 +100,8 @@ def evaluate(
     ] = None,
     list_benchmarks: Annotated[bool, typer.Option("--list", help="List the benchmarks and exit.")] = False,
 ) -> None:
-    """Evaluate a model on a math benchmark: sample N answers per problem, report pass@k and avg@N.
+    """Evaluate a model on a benchmark: sample N answers per problem, judge them with the benchmark's
+    reward, report pass@k and avg@N.
 
     Example: gnivo eval --bench aime24 --pass-at 1 --pass-at 3
     """
@@ -103,29 +115,31 @@ def evaluate(
     if bench is None:
         raise GnivoError("--bench is required (see `gnivo eval --list` for the names)")
 
-    from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE
     from gnivo_cli.evaluation.runner import evaluate as run_evaluate
 
+    settings = EvalSettings.build(
+        bench,
+        model=model,
+        pass_at=tuple(pass_at or _DEFAULT["pass_at"]),
+        samples=samples,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        data=data,
+        limit=limit,
+        backend=backend,
+        seed=seed,
+        prompt_template=prompt_template,
+        system_prompt=system_prompt,
+        dtype=dtype,
+        device=device,
+    )
     _quiet_transformers()
     try:
         result = run_evaluate(
-            bench,
-            model=model,
-            pass_at=tuple(pass_at or (1,)),
-            samples=samples,
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            data=data,
-            limit=limit,
+            settings,
             output_dir=output_dir,
-            backend=backend,
-            seed=seed,
-            prompt_template=DEFAULT_TEMPLATE if prompt_template is None else prompt_template,
-            system_prompt=system_prompt,
-            dtype=dtype,
-            device=device,
             progress=True,
             on_warning=lambda note: err_console.print(f"[yellow]warning:[/] {escape(note)}"),
         )
@@ -173,8 +187,14 @@ def benchmarks_table() -> Table:
     from rich.table import Table
 
     from gnivo_cli.evaluation.benchmarks import BENCHMARKS
+    from gnivo_cli.evaluation.registry import available_benchmarks
 
-    table = Table(title="Benchmarks", title_justify="left")
+    table = Table(
+        title="Benchmarks",
+        title_justify="left",
+        caption="Built-in benchmarks are judged by the math reward; plugins name their own.",
+        caption_justify="left",
+    )
     table.add_column("name", no_wrap=True, style="bold", min_width=13)
     table.add_column("problems", justify="right")
     table.add_column(escape("Hugging Face dataset [split]"), overflow="fold")
@@ -182,6 +202,13 @@ def benchmarks_table() -> Table:
     table.add_column("--data file", overflow="fold")
     for b in BENCHMARKS.values():
         table.add_row(b.name, str(b.size), escape(b.source), escape(b.gold_rule), b.data_file)
+    plugins = available_benchmarks()
+    if plugins:
+        table.add_section()
+    for info in plugins:  # read from source, not imported: a broken plugin cannot break the listing
+        where = f"plugin: {info.distribution} {info.version}"
+        about = info.description if info.status == "ok" else f"[red]broken:[/] {escape(info.error or '')}"
+        table.add_row(info.name, "", escape(where), about, "")
     return table
 
 

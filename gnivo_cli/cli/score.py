@@ -21,8 +21,17 @@ def score(
         Path | None, typer.Option("--output", "-o", help="Where to write scored rows (default: FILE.scored.jsonl).")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per reward call.")] = 64,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite an OUTPUT that is not a scored copy of FILE; drop an unfinished OUTPUT.partial."
+        ),
+    ] = False,
 ) -> None:
-    """Score a JSONL file of completions with a reward; each output row gets a `reward` field."""
+    """Score a JSONL file of completions with a reward; each output row gets a `reward` field.
+
+    An interrupted run keeps its rows in OUTPUT.partial: rerun the same command to score only the rest.
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -47,14 +56,19 @@ def score(
         disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task(f"with {reward}", total=None)
-        summary = score_file(
-            file,
-            reward,
-            params,
-            output=output,
-            batch_size=batch_size,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+        try:
+            summary = score_file(
+                file,
+                reward,
+                params,
+                output=output,
+                batch_size=batch_size,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                force=force,
+            )
+        except KeyboardInterrupt:
+            err_console.print("[yellow]Scored batches are saved: rerun the same command to resume.[/]")
+            raise
     console.print(f"[bold]{summary.reward}[/] scored {summary.input} -> [cyan]{summary.output}[/]", highlight=False)
     console.print(render_summary(summary))
 

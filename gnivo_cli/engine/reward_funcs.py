@@ -1,47 +1,101 @@
-"""Adapt gnivo reward plugins to trl's reward-function calling convention."""
+"""Adapt gnivo reward plugins to trl's reward-function calling convention.
+
+Prompts and completions reach the plugin exactly as trl holds them (chat messages for gnivo's
+conversational data), as `rewards.base` defines; outputs are checked by `rewards.base.check_scores`,
+the same check `gnivo score` and `gnivo eval` apply.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from rewards.base import Reward
+from gnivo_cli.errors import GnivoError
+from rewards.base import OnError, Reward, RewardCallError, RewardOutputError, as_text, call_reward
 
 # Keyword arguments trl passes to reward functions that are not dataset columns.
 _TRL_KWARGS = {"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
+#: Reward batches in a row where every reward returns None for every completion before training stops.
+MAX_ALL_NONE_BATCHES = 3
 
 
-def message_text(value: Any) -> str:
-    """The text of a plain or conversational prompt/completion (trl passes lists of messages)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "".join(message_text(m.get("content", "")) if isinstance(m, dict) else message_text(m) for m in value)
-    if isinstance(value, dict):
-        return message_text(value.get("content", ""))
-    return "" if value is None else str(value)
+class AllNoneGuard:
+    """Counts reward batches in a row where no reward applied to any completion, shared by a run's rewards."""
+
+    def __init__(self, names: Sequence[str], limit: int = MAX_ALL_NONE_BATCHES):
+        self.names, self.limit = list(names), limit
+        self.in_a_row = 0
+        self._applied: dict[int, bool] = {}
+
+    def record(self, key: int, scores: list[float | None], step: int) -> None:
+        self._applied[key] = any(s is not None for s in scores)
+        if len(self._applied) < len(self.names):
+            return  # the other rewards of this batch come next
+        applied, self._applied = any(self._applied.values()), {}
+        self.in_a_row = 0 if applied else self.in_a_row + 1
+        if self.in_a_row >= self.limit:
+            raise GnivoError(
+                f"step {step}: every reward ({', '.join(self.names)}) returned None for every completion in "
+                f"{self.in_a_row} batches in a row, so nothing can be learned; check the reward's columns and "
+                "params against the data (`gnivo score` shows what a reward returns for a file)"
+            )
 
 
 class TrlRewardFunction:
     """A callable trl accepts as a reward function, wrapping one gnivo `Reward`.
 
-    It keeps time spent and the plugin's own counters (timeouts, unparsable answers) for the metrics.
+    It keeps time spent and the plugin's own counters (timeouts, unparsable answers) for the metrics,
+    and with ``on_error="skip"`` the count of samples whose scoring raised (`errors_skipped`).
     """
 
-    def __init__(self, reward: Reward):
+    def __init__(self, reward: Reward, *, on_error: OnError = "raise", guard: AllNoneGuard | None = None):
         self.reward = reward
+        self.on_error = on_error
+        self.guard = guard
         self.__name__ = reward.name  # trl names the reward's metrics after it
         self.seconds = 0.0
         self.counters: dict[str, float] = defaultdict(float)
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
         started = time.perf_counter()
+        state = kwargs.get("trainer_state")
+        step = getattr(state, "global_step", 0) + 1  # the step being trained
         columns = {k: v for k, v in kwargs.items() if k not in _TRL_KWARGS}
-        scores = self.reward([message_text(p) for p in prompts], [message_text(c) for c in completions], **columns)
-        if len(scores) != len(completions):
-            raise RuntimeError(f"reward {self.reward.name!r} returned {len(scores)} scores for {len(completions)}")
+        try:
+            scores, skipped = call_reward(
+                self.reward, list(prompts), list(completions), columns, on_error=self.on_error
+            )
+        except RewardCallError as error:
+            raise GnivoError(
+                f"step {step}: {error}{_sample(prompts, error.index)}; rewards[].on_error: skip turns a raising "
+                "sample into None, and --resume continues from the last checkpoint (--debug shows the traceback)"
+            ) from error
+        except RewardOutputError as error:
+            raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
+        if skipped:
+            self.counters["errors_skipped"] += skipped
         for key, value in self.reward.metrics().items():
             self.counters[key] += value
         self.seconds += time.perf_counter() - started
-        return [None if s is None else float(s) for s in scores]
+        if self.guard is not None:
+            self.guard.record(id(self), scores, step)
+        return scores
+
+
+def _sample(prompts: list[Any], index: int | None) -> str:
+    if index is None:
+        return " (for the whole batch; no single sample raises on its own)"
+    text = " ".join(as_text(prompts[index]).split())
+    return f" (sample {index} of the batch, prompt {text[:60] + '...' if len(text) > 60 else text!r})"
+
+
+def build_reward_functions(specs: Sequence[Any]) -> list[TrlRewardFunction]:
+    """One trl reward function per recipe `rewards[]` entry, sharing one all-None guard."""
+    from rewards.registry import load_reward
+
+    guard = AllNoneGuard([spec.name for spec in specs])
+    return [
+        TrlRewardFunction(load_reward(spec.name, spec.params), on_error=spec.on_error, guard=guard) for spec in specs
+    ]

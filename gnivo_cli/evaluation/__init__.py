@@ -1,7 +1,8 @@
-"""Evaluation on math benchmarks: registry, generation backends, pass@k, and `evaluate()`.
+"""Evaluation on benchmarks: registry, generation backends, pass@k, and `evaluate()`.
 
-    from gnivo_cli.evaluation import evaluate
+    from gnivo_cli.evaluation import EvalSettings, evaluate
     result = evaluate("aime24", model="embedded", pass_at=[1, 3], data="../shared/benchmarks")
+    result = evaluate(EvalSettings("aime24", model="embedded", pass_at=(1, 3), data="../shared/benchmarks"))
     result.scores  # {"pass@1": ..., "pass@3": ..., "avg@3": ...}
 
 Nothing heavy (torch, transformers) is imported until generation starts.
@@ -11,7 +12,8 @@ from gnivo_cli.evaluation.benchmarks import BENCHMARKS, Benchmark, Problem, get_
 from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest, SamplingSettings
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k, pass_at_k
 from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE, PromptTemplate
-from gnivo_cli.evaluation.runner import EvalResult, EvalSettings, evaluate, run_evaluation
+from gnivo_cli.evaluation.runner import EvalResult, evaluate, run_evaluation
+from gnivo_cli.evaluation.settings import EvalSettings
 
 __all__ = [
     "BENCHMARKS",

@@ -1,12 +1,16 @@
-"""The benchmark registry: where each math benchmark lives and how to read a problem and its gold answer.
+"""The benchmark registry: where each benchmark lives, how to read a problem and its gold answer, and
+which reward and prompt template judge it.
 
 Entries are plain data (no dataset is touched until `load_problems`). A benchmark loads from the Hugging
-Face hub by its dataset id, or from a local JSONL file with the same fields (`data=`), which is what
-offline machines and the tests use.
+Face hub by its dataset id, from rows it carries itself, or from a local JSONL file with the same fields
+(`data=`), which is what offline machines and the tests use. Built-in benchmarks are listed here;
+other packages add theirs through the entry-point group `gnivo.benchmarks` (see
+`gnivo_cli.evaluation.registry`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE
 from gnivo_cli.jsonl import iter_jsonl
 
 Gold = str | int | float
@@ -28,6 +33,8 @@ class Problem:
     id: str
     problem: str
     gold: Gold
+    #: The row's fields as the data holds them: what the benchmark's reward receives as columns.
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 def last_boxed(text: str) -> str | None:
@@ -61,6 +68,9 @@ def last_boxed(text: str) -> str | None:
 def _as_is(value: Any) -> Gold:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"expected a string or number, got {type(value).__name__}")
+    if isinstance(value, str) and ("\n" in value.strip() or "####" in value):
+        # A worked solution (GSM8K's "... #### 72") where a final answer belongs: another benchmark's data.
+        raise ValueError("holds a worked solution, not a final answer: is this data for another benchmark?")
     return value
 
 
@@ -106,21 +116,39 @@ def repair_escapes(text: str) -> str:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """Where a benchmark lives and how its fields map to problem, gold answer and id."""
+    """Where a benchmark lives, how its fields map to problem, gold answer and id, and how it is judged.
+
+    A sample is judged by the reward named `reward` (built with `reward_params`): a reward with a
+    `judge(completions, golds)` method (like `math`) gives verdicts; any other reward is called as in
+    training, with the row's fields as columns, and a sample is correct when its score is at least
+    `pass_score`.
+    """
 
     name: str
     title: str
-    hf_id: str
-    split: str
-    problem_fields: tuple[str, ...]  # the first one present in a row is used
-    answer_field: str
-    answer_rule: AnswerRule
-    data_file: str  # its file name in a local benchmark folder (see `--data DIR`)
-    size: int
+    hf_id: str | None = None  # the Hugging Face dataset; None when the rows come with the benchmark
+    split: str = "test"
+    problem_fields: tuple[str, ...] = ("problem",)  # the first one present in a row is used
+    answer_field: str = "answer"
+    answer_rule: AnswerRule = AS_IS
+    data_file: str = ""  # its file name in a local benchmark folder (see `--data DIR`); default NAME.jsonl
+    size: int | None = None  # problems in the published set, where known
     id_field: str | None = None
     hf_config: str | None = None
     repair: bool = False  # apply `repair_escapes` to the problem text
     aliases: tuple[str, ...] = ()
+    reward: str = "math"
+    reward_params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    prompt_template: str = DEFAULT_TEMPLATE  # the user message, with {problem}
+    system_prompt: str | None = None
+    pass_score: float = 1.0
+    rows: tuple[dict[str, Any], ...] | None = None  # problems carried by the benchmark itself
+
+    def __post_init__(self) -> None:
+        if not self.data_file:
+            object.__setattr__(self, "data_file", f"{self.name}.jsonl")
+        if self.size is None and self.rows is not None:
+            object.__setattr__(self, "size", len(self.rows))
 
     @property
     def gold_rule(self) -> str:
@@ -128,6 +156,8 @@ class Benchmark:
 
     @property
     def source(self) -> str:
+        if self.hf_id is None:
+            return "rows shipped with the benchmark" if self.rows is not None else "--data only"
         config = f" ({self.hf_config})" if self.hf_config else ""
         return f"{self.hf_id}{config} [{self.split}]"
 
@@ -244,22 +274,28 @@ BENCHMARKS: dict[str, Benchmark] = {
 }
 
 
-def benchmark_names() -> list[str]:
-    return list(BENCHMARKS)
-
-
 def get_benchmark(name: str) -> Benchmark:
-    """The registry entry for `name` (or an alias), else an error that lists the names."""
+    """The built-in entry for `name` (or an alias), or the installed plugin benchmark of that name, else
+    an error that suggests the closest name and lists them all."""
     key = name.strip().lower()
     if key in BENCHMARKS:
         return BENCHMARKS[key]
     for bench in BENCHMARKS.values():
         if key in bench.aliases:
             return bench
-    candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases)]
+    from gnivo_cli.evaluation.registry import BENCHMARK_PLUGINS, load_benchmark
+
+    plugins = BENCHMARK_PLUGINS.entry_points()
+    if name.strip() in plugins:
+        return load_benchmark(name.strip())
+    candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases), *plugins]
     close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    hint = f" Did you mean {get_benchmark(close[0]).name!r}?" if close else ""
-    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}")
+    hint = ""
+    if close:
+        suggestion = close[0] if close[0] in plugins else get_benchmark(close[0]).name
+        hint = f" Did you mean {suggestion!r}?"
+    installed = f"; plugins: {', '.join(plugins)}" if plugins else ""
+    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}{installed}")
 
 
 def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None) -> list[Problem]:
@@ -268,11 +304,15 @@ def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, lim
     benchmark = bench if isinstance(bench, Benchmark) else get_benchmark(bench)
     if limit is not None and limit < 1:
         raise GnivoError(f"--limit must be at least 1, got {limit}")
-    if data is None:
-        rows, where = _hub_rows(benchmark), benchmark.hf_id
-    else:
+    if data is not None:
         path = local_data_path(benchmark, data)
         rows, where = _jsonl_rows(path), str(path)
+    elif benchmark.rows is not None:
+        rows, where = [(i + 1, dict(row)) for i, row in enumerate(benchmark.rows)], f"benchmark {benchmark.name!r}"
+    elif benchmark.hf_id is not None:
+        rows, where = _hub_rows(benchmark), benchmark.hf_id
+    else:
+        raise GnivoError(f"benchmark {benchmark.name!r} has no hub dataset: pass --data with its {benchmark.data_file}")
     if limit is not None:
         rows = rows[:limit]
     if not rows:
@@ -281,7 +321,7 @@ def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, lim
     problems = []
     for pid, (line, row) in zip(ids, rows, strict=True):
         try:
-            problems.append(Problem(id=pid, problem=benchmark.problem_of(row), gold=benchmark.gold_of(row)))
+            problems.append(Problem(id=pid, problem=benchmark.problem_of(row), gold=benchmark.gold_of(row), fields=row))
         except ValueError as error:
             raise GnivoError(f"{where}:{line}: {error}") from None
     return problems
@@ -293,6 +333,13 @@ def local_data_path(benchmark: Benchmark, data: str | Path) -> Path:
         path = path / benchmark.data_file
     if not path.is_file():
         raise GnivoError(f"{path}: no such file (--data takes a JSONL file, or a folder with {benchmark.data_file})")
+    owner = next((b for b in BENCHMARKS.values() if b.data_file == path.name and b is not benchmark), None)
+    if owner is not None:
+        raise GnivoError(
+            f"{path} is the {owner.name} benchmark's file, not {benchmark.name} data: use --bench {owner.name}, "
+            f"or pass a file with {benchmark.name}'s fields ({' or '.join(benchmark.problem_fields)}, "
+            f"{benchmark.answer_field})"
+        )
     return path
 
 

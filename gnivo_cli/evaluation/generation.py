@@ -13,21 +13,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 from gnivo_cli.errors import GnivoError
 
-BACKENDS = ("hf", "vllm")
-Backend = Literal["hf", "vllm"]
+# The sampling settings and the backend names live with the other evaluation settings (one set of defaults).
+from gnivo_cli.evaluation.settings import BACKENDS, SamplingSettings
 
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    temperature: float = 0.6
-    top_p: float = 0.95
-    max_new_tokens: int = 1024
-    samples_per_problem: int = 1
-    seed: int = 0
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
+__all__ = ["BACKENDS", "Completion", "Generator", "SampleRequest", "SamplingSettings", "build_generator"]
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,17 @@ class PromptTemplate:
     def user_message(self, problem: str) -> str:
         return self.template.replace(PLACEHOLDER, problem)
 
+    def messages(self, problem: str) -> list[dict[str, str]]:
+        """The prompt as chat messages (system, user): what the model is asked, and what a reward receives."""
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages.append({"role": "user", "content": self.user_message(problem)})
+        return messages
+
     def render(self, tokenizer: PreTrainedTokenizerBase, problem: str) -> str:
         """The full prompt text: the chat template when the tokenizer has one, else the plain message."""
         user = self.user_message(problem)
         if uses_chat_template(tokenizer):
-            messages = [{"role": "system", "content": self.system}] if self.system else []
-            messages.append({"role": "user", "content": user})
-            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return tokenizer.apply_chat_template(self.messages(problem), tokenize=False, add_generation_prompt=True)
         return f"{self.system}\n\n{user}\n" if self.system else f"{user}\n"
 
     def encode(self, tokenizer: PreTrainedTokenizerBase, problem: str) -> list[int]:

@@ -4,6 +4,9 @@
 - `run.json`: the settings that produced those samples; a rerun with other settings is refused, so
   samples of two configurations never mix.
 - `results.json`: the scores, written (atomically) at the end.
+
+While a run writes, it holds an exclusive lock on `samples.jsonl`: a second evaluation into the same
+folder is refused instead of writing every sample a second time.
 """
 
 from __future__ import annotations
@@ -24,11 +27,38 @@ SampleKey = tuple[str, int]
 
 
 class RunStore:
+    """Use as a context manager: `open` takes the folder's lock, leaving the block releases it."""
+
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.samples_path = self.directory / SAMPLES_FILE
         self.results_path = self.directory / RESULTS_FILE
         self.run_path = self.directory / RUN_FILE
+        self._handle: Any = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._handle is not None:
+            self._handle.close()  # releases the lock
+            self._handle = None
+
+    def _lock(self) -> None:
+        self._handle = self.samples_path.open("ab")
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer assumed
+            return
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            self._handle = None
+            raise GnivoError(
+                f"{self.directory}: another `gnivo eval` is writing to this folder; "
+                "wait for it to finish, or use another --output-dir"
+            ) from None
 
     def open(self, fingerprint: dict[str, Any]) -> dict[SampleKey, dict[str, Any]]:
         """Check that the folder holds no samples of other settings, record ours, and return the samples
@@ -36,6 +66,7 @@ class RunStore:
         if self.directory.exists() and not self.directory.is_dir():
             raise GnivoError(f"{self.directory}: exists and is not a folder")
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock()
         rows = self._read_samples()
         if rows:
             recorded = self._recorded_fingerprint()
@@ -50,10 +81,11 @@ class RunStore:
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows and push them to disk: a killed run keeps every batch that finished."""
         text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-        with self.samples_path.open("a", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if self._handle is None:
+            raise RuntimeError("RunStore.append before open")
+        self._handle.write(text.encode("utf-8"))
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
 
     def write_results(self, results: dict[str, Any]) -> None:
         _write_json_atomic(self.results_path, results)

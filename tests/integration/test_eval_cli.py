@@ -38,10 +38,11 @@ def test_list_prints_the_registry(capsys):
 def test_unknown_benchmark_is_one_clear_line(capsys):
     code, _, err = _gnivo(["eval", "--bench", "aime2024"], capsys)
     assert code == 1
-    assert err.strip().splitlines() == [
+    (line,) = err.strip().splitlines()
+    assert line.startswith(
         "error: unknown benchmark 'aime2024'. Did you mean 'aime24'? Known: aime24, aime25, amc23, math500, "
         "minerva, olympiadbench, gsm8k"
-    ]
+    )
 
 
 def test_missing_bench_and_bad_k_are_clear_errors(capsys):
@@ -145,3 +146,14 @@ def test_embedded_model_end_to_end(tmp_path, capsys, shared_benchmarks):
     assert results["num_samples"] == 1 and results["tokens_generated"] > 0
     row = json.loads((out_dir / "samples.jsonl").read_text())
     assert row["gold"] == "204" and row["completion"].strip()
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("gpu", "--device 'gpu' is not a device (e.g. cpu, cuda, cuda:1, mps)"), ("cuda:99", "--device 'cuda:99': ")],
+)
+def test_a_mistyped_device_is_one_line_before_anything_loads(capsys, device, message):
+    code, _, err = _gnivo(["eval", "--bench", "aime24", "--device", device], capsys)
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"error: {message}")

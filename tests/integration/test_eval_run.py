@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.evaluation import evaluate
+from gnivo_cli.evaluation import evaluate, get_benchmark
 from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
 
 # The first three aime24 problems: ids 60, 61, 62 with gold answers 204, 113, 371.
@@ -270,3 +270,73 @@ def test_a_lora_adapter_and_a_training_output_folder_are_models(tmp_path, aime24
     assert by_run.rows[0]["completion"] == by_adapter.rows[0]["completion"]
     # The adapter changes the model (its weights are not initialised to a no-op here).
     assert by_adapter.rows[0]["completion"] != plain.rows[0]["completion"]
+
+
+def test_resume_is_keyed_on_the_weights_not_the_path(tmp_path, aime24, tiny_model_dir):
+    import os
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    common = dict(pass_at=[3], data=aime24, limit=3, output_dir=tmp_path / "out")
+    evaluate("aime24", model=str(model), generator=ScriptedGenerator(_script()), **common)
+
+    moved = tmp_path / "moved"
+    model.rename(moved)  # the same weights elsewhere: resumes
+    again = ScriptedGenerator(_script())
+    evaluate("aime24", model=str(moved), generator=again, **common)
+    assert again.requested == []
+
+    weights = next(moved.glob("*.safetensors"))
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # new weights written at the same path
+    with pytest.raises(GnivoError, match=r"holds samples of other settings \(model: \"local:"):
+        evaluate("aime24", model=str(moved), generator=ScriptedGenerator(_script()), **common)
+
+
+def test_two_evaluations_into_one_folder_are_refused(tmp_path, aime24, tiny_model_dir):
+    import fcntl
+
+    common = dict(model=str(tiny_model_dir), pass_at=[3], data=aime24, limit=3, output_dir=tmp_path)
+    evaluate("aime24", generator=ScriptedGenerator(_script()), **common)
+    before = (tmp_path / "samples.jsonl").read_text()
+    with (tmp_path / "samples.jsonl").open("ab") as running:  # what a running evaluation holds
+        fcntl.flock(running.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(GnivoError, match="another `gnivo eval` is writing to this folder"):
+            evaluate("aime24", generator=ScriptedGenerator(_script()), **common)
+    assert (tmp_path / "samples.jsonl").read_text() == before
+    evaluate("aime24", generator=ScriptedGenerator(_script()), **common)  # released: resumes as before
+
+
+def test_settings_can_be_built_once_and_passed_whole(tmp_path, aime24, tiny_model_dir):
+    from gnivo_cli.evaluation import EvalSettings
+
+    settings = EvalSettings("aime24", model=str(tiny_model_dir), pass_at=(1,), samples=3, data=str(aime24), limit=3)
+    result = evaluate(settings, output_dir=tmp_path, generator=ScriptedGenerator(_script()))
+    assert result["settings"]["temperature"] == EvalSettings.temperature == 0.6
+    assert result["settings"]["prompt_template"] == get_benchmark("aime24").prompt_template
+    with pytest.raises(GnivoError, match=r"unknown evaluation setting 'temprature'; did you mean 'temperature'\?"):
+        evaluate("aime24", temprature=1.0)
+
+
+def test_a_reward_that_cannot_read_the_rows_fails_before_generating(tmp_path, tiny_model_dir, monkeypatch):
+    from gnivo_cli.evaluation.benchmarks import BENCHMARKS, Benchmark
+
+    bench = Benchmark(
+        name="budgeted",
+        title="Rows without the column the reward reads",
+        reward="length",  # the example plugin, installed with the test dependencies
+        reward_params={"target_column": "budget"},
+        prompt_template="{problem}",
+        rows=({"problem": "Say hi.", "answer": 1},),
+    )
+    monkeypatch.setitem(BENCHMARKS, "budgeted", bench)
+    generator = ScriptedGenerator({("0", 0): "hi"})
+    with pytest.raises(GnivoError, match=r"reward 'length' needs field 'budget', which problem 0 lacks"):
+        evaluate("budgeted", model=str(tiny_model_dir), output_dir=tmp_path, generator=generator)
+    assert generator.requested == []
+    result = evaluate(
+        "budgeted", model=str(tiny_model_dir), output_dir=tmp_path / "ok", generator=generator,
+        reward_params={"target_column": "answer", "tolerance": 1},
+    )  # fmt: skip
+    assert result["pass@1"] == 1.0 and result.rows[0]["reward"] == 1.0  # "hi" is one word, as asked

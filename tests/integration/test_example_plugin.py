@@ -74,3 +74,28 @@ def test_gnivo_score_uses_the_plugin(tmp_path):
     missing = gnivo("score", source.name, "--reward", "length", "--param", "target_column=budget", cwd=tmp_path)
     assert missing.returncode == 1
     assert "summaries.jsonl:1: missing field 'budget'" in missing.stderr
+
+
+def test_the_plugin_adds_a_benchmark_that_gnivo_eval_lists_and_runs(tmp_path, tiny_model_dir):
+    listed = gnivo("eval", "--list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "terse" in listed.stdout and "gnivo-reward-l" in listed.stdout
+
+    typo = gnivo("eval", "--bench", "terce", cwd=tmp_path)
+    assert typo.returncode == 1 and "Did you mean 'terse'?" in typo.stderr
+
+    out = tmp_path / "out"
+    args = ["--model", str(tiny_model_dir), "--pass-at", "1", "--samples", "2", "--max-new-tokens", "8"]
+    result = gnivo("eval", "--bench", "terse", *args, "--device", "cpu", "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["benchmark"] == "terse" and results["reward"] == "length"
+    assert results["num_problems"] == 4 and results["num_samples"] == 8
+    assert results["settings"]["prompt_template"] == "{problem} Answer in as few words as asked."
+    targets = {"colour": 1, "capital": 1, "greeting": 2, "weather": 3}
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    for row in samples:  # the length reward, recomputed from the generated text
+        expected = max(0.0, 1.0 - abs(len(row["completion"].split()) - targets[row["problem_id"]]) / 4)
+        assert row["reward"] == pytest.approx(expected)
+        assert row["correct"] is (row["reward"] >= 1.0)
+    assert results["pass@1"] == pytest.approx(sum(row["correct"] for row in samples) / 8)

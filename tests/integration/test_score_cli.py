@@ -90,3 +90,52 @@ def test_unknown_reward_and_bad_param(tmp_path):
     result = gnivo("score", source.name, "--reward", "math", "--param", "timeout=soon", cwd=tmp_path)
     assert result.returncode == 1
     assert "reward 'math': parameter 'timeout' must be float, got 'soon'" in result.stderr
+
+
+def test_an_output_folder_or_an_unrelated_file_is_one_line_and_force_overwrites(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", ROWS[:2])
+    (tmp_path / "results").mkdir()
+    result = gnivo("score", source.name, "--reward", "math", "-o", "results", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: results is a folder; --output takes a file path")
+    assert not list(tmp_path.rglob("*.partial"))
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text('{"mine": 1}\n')
+    result = gnivo("score", source.name, "--reward", "math", "-o", notes.name, cwd=tmp_path)
+    assert result.returncode == 1 and "is not a scored copy of in.jsonl" in result.stderr
+    assert notes.read_text() == '{"mine": 1}\n'
+    result = gnivo("score", source.name, "--reward", "math", "-o", notes.name, "--force", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [row["reward"] for row in read_jsonl(notes)] == [1.0, 1.0]
+
+
+def test_a_killed_run_resumes_without_rescoring(tmp_path):
+    import signal
+    import time
+
+    rows = [{"prompt": "?", "completion": f"\\boxed{{{i}}}", "answer": str(i)} for i in range(400)]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    env = {**os.environ, "COLUMNS": "160"}
+    args = [sys.executable, "-m", "gnivo_cli", "score", source.name, "--reward", "math", "--batch-size", "1"]
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    partial = tmp_path / "in.scored.jsonl.partial"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if partial.is_file() and len(partial.read_bytes().splitlines()) >= 5:
+            break
+        time.sleep(0.05)
+    if process.poll() is not None:
+        pytest.skip("scoring finished before it could be killed")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kept = len(partial.read_bytes().splitlines())
+    assert 0 < kept < 400
+
+    result = gnivo("score", source.name, "--reward", "math", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    scored = read_jsonl(tmp_path / "in.scored.jsonl")
+    assert [row["answer"] for row in scored] == [str(i) for i in range(400)]
+    assert all(row["reward"] == 1.0 for row in scored)
+    assert not partial.exists()

@@ -9,6 +9,7 @@ import pytest
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.benchmarks import (
     BENCHMARKS,
+    Benchmark,
     get_benchmark,
     last_boxed,
     load_problems,
@@ -167,3 +168,24 @@ def test_loading_from_the_hub_offline_is_a_clear_error():
     # The autouse fixture sets HF_DATASETS_OFFLINE=1, as on a machine without a network.
     with pytest.raises(GnivoError, match=r"could not load HuggingFaceH4/aime_2024 \[train\].*--data"):
         load_problems("aime24")
+
+
+def test_another_benchmarks_data_is_refused(tmp_path, shared_benchmarks):
+    gsm8k = shared_benchmarks / "gsm8k_test.jsonl"
+    with pytest.raises(GnivoError, match=r"gsm8k_test.jsonl is the gsm8k benchmark's file.*use --bench gsm8k"):
+        load_problems("aime24", gsm8k)
+    renamed = tmp_path / "mine.jsonl"  # the same rows under a name that tells nothing
+    renamed.write_text(gsm8k.read_text())
+    with pytest.raises(GnivoError, match=r"mine.jsonl:1: field 'answer': holds a worked solution"):
+        load_problems("aime24", renamed)
+    assert len(load_problems("gsm8k", gsm8k, limit=2)) == 2
+
+
+def test_a_benchmark_carries_its_reward_template_and_rows():
+    bench = Benchmark(
+        name="tiny", title="Tiny", reward="length", prompt_template="{problem}!", rows=({"problem": "a", "answer": 1},)
+    )
+    assert bench.data_file == "tiny.jsonl" and bench.size == 1 and bench.source == "rows shipped with the benchmark"
+    (problem,) = load_problems(bench)
+    assert problem.problem == "a" and problem.gold == 1 and problem.fields == {"problem": "a", "answer": 1}
+    assert get_benchmark("aime24").reward == "math"

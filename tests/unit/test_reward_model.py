@@ -171,3 +171,19 @@ def test_text_task_recipes_name_valid_reward_params(recipe):
     assert spec["name"] == "reward-model"
     assert reward_param_problems(spec["name"], spec["params"]) == []
     assert "/" in spec["params"]["model"]  # a public hub id
+
+
+def test_in_training_the_chat_template_sees_the_roles(chat_rm):
+    # What `gnivo train` passes: system + user messages, the completion as an assistant message.
+    from transformers import AutoTokenizer
+
+    from gnivo_cli.engine.reward_funcs import TrlRewardFunction
+
+    prompts = [[{"role": "system", "content": "Be brief."}, {"role": "user", "content": p}] for p in PROMPTS]
+    completions = [[{"role": "assistant", "content": c}] for c in COMPLETIONS]
+    function = TrlRewardFunction(load_reward("reward-model", {"model": str(chat_rm), "device": "cpu"}))
+    scores = function(prompts, completions, completion_ids=[[1]] * 4)
+    tokenizer = AutoTokenizer.from_pretrained(chat_rm)
+    texts = [tokenizer.apply_chat_template([*p, *c], tokenize=False) for p, c in zip(prompts, completions, strict=True)]
+    assert "<|im_start|>system\nBe brief.<|im_end|>" in texts[0]
+    assert scores == pytest.approx(_reference_scores(chat_rm, texts), abs=1e-4)

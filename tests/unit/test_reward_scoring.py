@@ -88,10 +88,10 @@ def test_a_failing_reward_keeps_what_was_scored_and_the_old_output(tmp_path):
     out = tmp_path / "out.jsonl"
     out.write_text("previous results\n")
     with pytest.raises(GnivoError) as error:
-        score_file(source, Scripted(Scripted.Params(fail_on="boom")), output=out, batch_size=2)
+        score_file(source, Scripted(Scripted.Params(fail_on="boom")), output=out, batch_size=2, force=True)
     message = str(error.value)
-    assert "reward 'scripted' failed: RuntimeError: model exploded" in message
-    assert f"4 rows scored before the error are in {out}.partial" in message
+    assert f"{source}:5: reward 'scripted' failed: RuntimeError: model exploded" in message
+    assert f"4 rows scored before the error are in {out}.partial; rerun the same command to resume" in message
     assert out.read_text() == "previous results\n"
     assert len(Path(f"{out}.partial").read_text().splitlines()) == 4
 
@@ -158,3 +158,74 @@ def test_a_reward_named_by_string_is_loaded_and_closed(tmp_path):
     assert summary.mean == 1.0 and summary.reward == "math"
     with pytest.raises(GnivoError, match="missing field 'gold'"):
         score_file(source, "math", {"answer_column": "gold"})
+
+
+def test_an_interrupted_run_resumes_and_scores_only_the_rest(tmp_path):
+    source = write(tmp_path / "in.jsonl", rows(7))
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(GnivoError, match="rerun the same command to resume"):
+        score_file(source, Scripted(), output=out, batch_size=2, progress=_explode_after(4))
+    partial = Path(f"{out}.partial")
+    assert len(partial.read_text().splitlines()) == 4 and not out.exists()
+    with partial.open("a") as handle:
+        handle.write('{"prompt": "p4", "compl')  # a kill mid-write leaves a torn line
+    reward = Scripted()
+    summary = score_file(source, reward, output=out, batch_size=2)
+    assert [len(call["prompts"]) for call in reward.calls] == [2, 1]  # rows 5-7 only
+    scored = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["extra"] for row in scored] == list(range(7))
+    assert [row["reward"] for row in scored] == [None if i % 3 == 0 else float(i % 3) for i in range(7)]
+    assert summary.count == 7 and summary.nulls == 3
+    assert not partial.exists() and not Path(f"{out}.partial.json").exists()
+
+
+def _explode_after(rows_done: int):
+    def progress(done, total):
+        if done >= rows_done:
+            raise RuntimeError("killed")
+
+    return progress
+
+
+def test_a_partial_of_other_settings_is_refused_unless_forced(tmp_path):
+    source = write(tmp_path / "in.jsonl", rows(4))
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(GnivoError):
+        score_file(source, Scripted(), output=out, batch_size=2, progress=_explode_after(2))
+    with pytest.raises(GnivoError, match=r"out.jsonl.partial holds rows scored with other settings .*--force"):
+        score_file(source, Scripted(Scripted.Params(values=[1.0, 1.0])), output=out, batch_size=2)
+    summary = score_file(source, Scripted(Scripted.Params(values=[1.0, 1.0])), output=out, batch_size=2, force=True)
+    assert summary.mean == 1.0 and summary.count == 4
+
+
+def test_an_unrelated_output_is_refused_and_our_own_is_rescored(tmp_path):
+    source = write(tmp_path / "in.jsonl", rows(3))
+    out = tmp_path / "notes.jsonl"
+    out.write_text("my notes\n")
+    with pytest.raises(GnivoError, match=r"notes.jsonl exists and is not a scored copy of .*in.jsonl.*--force"):
+        score_file(source, Scripted(), output=out)
+    assert out.read_text() == "my notes\n" and not Path(f"{out}.partial").exists()
+    score_file(source, Scripted(), output=out, force=True)
+    summary = score_file(source, Scripted(Scripted.Params(values=[2.0, 2.0, 2.0])), output=out)
+    assert summary.mean == 2.0  # the command's own output is simply rescored
+
+
+def test_an_output_folder_is_one_clear_error_and_leaves_nothing(tmp_path):
+    source = write(tmp_path / "in.jsonl", rows(2))
+    folder = tmp_path / "results"
+    folder.mkdir()
+    with pytest.raises(GnivoError, match=r"results is a folder; --output takes a file path"):
+        score_file(source, Scripted(), output=folder)
+    assert set(tmp_path.iterdir()) == {source, folder}
+    assert list(folder.iterdir()) == []
+
+
+def test_two_runs_into_one_output_are_refused(tmp_path):
+    import fcntl
+
+    source = write(tmp_path / "in.jsonl", rows(2))
+    out = tmp_path / "out.jsonl"
+    with Path(f"{out}.partial").open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(GnivoError, match="another `gnivo score` is writing this output"):
+            score_file(source, Scripted(), output=out)

@@ -50,3 +50,23 @@ def test_registered_under_its_entry_point_name():
     info = {info.name: info for info in available_rewards()}["length"]
     assert (info.distribution, info.status) == ("gnivo-reward-length", "ok")
     assert isinstance(load_reward("length", {"target": 3}), LengthReward)
+
+
+def test_chat_messages_count_the_completion_text_only():
+    # In training and evaluation a completion arrives as one assistant message.
+    completion = [{"role": "assistant", "content": "one two three"}]
+    prompt = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Count."}]
+    assert make(target=3, tolerance=3)([prompt], [completion]) == [1.0]
+
+
+def test_the_terse_benchmark_is_registered_and_reads_its_rows():
+    from gnivo_cli.evaluation.benchmarks import get_benchmark, load_problems
+    from gnivo_cli.evaluation.registry import available_benchmarks
+
+    info = {info.name: info for info in available_benchmarks(check=True)}["terse"]
+    assert (info.distribution, info.status) == ("gnivo-reward-length", "ok")
+    benchmark = get_benchmark("terse")
+    assert benchmark.reward == "length" and benchmark.reward_params["target_column"] == "words"
+    problems = load_problems(benchmark)
+    assert [p.gold for p in problems] == [1, 1, 2, 3]
+    assert problems[0].fields == {"id": "colour", "question": "Name a colour in one word.", "words": 1}
