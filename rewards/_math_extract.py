@@ -32,6 +32,7 @@ _MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}.{0,4000}?\\end\{\1\}", 
 # A relation, interval, set or matrix: a number inside one is not the answer on its own.
 _STRUCTURE = re.compile(
     r"[<>]|\\[lg]eq?\b|\\neq?\b|\\in\b|\\cup|\\cap|\\infty|\\\{|\\begin\{|[(\[][^()\[\]]*,[^()\[\]]*[)\]]|\\pm"
+    r"|=[^=]*[A-Za-z]"  # an equation whose right side is an expression (y = 2x + 3), not a value (x = 3)
 )
 _PLAIN_RELATION = re.compile(r"\b[a-zA-Z]\s*(?:[<>]=?|≤|≥|≠)\s*-?\d+(?:\.\d+)?(?:/\d+)?")
 _COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b", re.I)
