@@ -173,6 +173,64 @@ def _as_integer(answer: str) -> int | None:
     return int(answer.split(".")[0].replace(",", ""))
 
 
+_INFINITY = re.compile(r"(?P<sign>[+-]?)\s*\\infty")
+_GROUP = re.compile(r"(?P<left>[\[(])(?P<inside>[^\[\]()]*)(?P<right>[\])])")
+_SIZING = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])")
+_MEMBER_OF = re.compile(r"[A-Za-z]\s*\\in\s*(?=[\[(])")
+
+
+def _scalar(text: str) -> tuple | None:
+    """A hashable exact value for a number or ±infinity; None for anything else or a decimal (tolerance)."""
+    text = text.strip()
+    match = _INFINITY.fullmatch(text)
+    if match:
+        return ("infinity", match["sign"] == "-")
+    number = exact_number(text)
+    if number is None or number[1]:
+        return None
+    return ("number", number[0])
+
+
+def _element(text: str) -> tuple | None:
+    """A number, or a bracketed group of numbers (interval or tuple: brackets and order count)."""
+    match = _GROUP.fullmatch(text.strip())
+    if match is None:
+        return _scalar(text)
+    ends = [_scalar(part) for part in match["inside"].split(",")]
+    if len(ends) < 2 or None in ends:
+        return None
+    return ("group", match["left"], tuple(ends), match["right"])
+
+
+def _elements(answer: str) -> list[tuple] | None:
+    """An answer made only of exact numbers and groups of them, as a list; None otherwise."""
+    from rewards._math_extract import top_level_parts  # pure string work, no cycle at import time
+
+    if len(answer) > 300 or not any(char in answer for char in "([,"):
+        return None
+    answer = _MEMBER_OF.sub("", _SIZING.sub("", answer))
+    elements = [_element(part) for part in top_level_parts(answer)]
+    return None if not elements or None in elements else elements
+
+
+def _structured_verdict(pred: str, gold: str) -> bool | None:
+    """Intervals, tuples and lists of exact numbers, decided without the parser: a list is a set of
+    answers (any order), a bracketed group keeps its order and its brackets."""
+    pred_elements, gold_elements = _elements(pred), _elements(gold)
+    if pred_elements is None or gold_elements is None:
+        return None
+    if len(pred_elements) == 1 and len(gold_elements) == 1:
+        pred_element, gold_element = pred_elements[0], gold_elements[0]
+        if pred_element[0] != "group" or gold_element[0] != "group":
+            return None  # a number against a group: tuple of one? leave it to the parser
+        return pred_element == gold_element
+    if len(pred_elements) == 1 or len(gold_elements) == 1:
+        return None  # one group against a list: a tuple or a set? the parser's job
+    if any(element[0] == "group" and element[1] + element[3] != "()" for element in pred_elements + gold_elements):
+        return None  # several intervals: a union, the parser's job
+    return set(pred_elements) == set(gold_elements)
+
+
 def quick_verdict(pred: str, gold: str) -> bool | None:
     """True/False when cheap rules decide (both already `clean`); None when the symbolic check must."""
     if pred == gold:
@@ -190,7 +248,7 @@ def quick_verdict(pred: str, gold: str) -> bool | None:
     pred_time, gold_time = clock_seconds(pred), clock_seconds(gold)
     if pred_time is not None and gold_time is not None:
         return pred_time == gold_time
-    return None
+    return _structured_verdict(pred, gold)
 
 
 def decide(pred: str, gold: str) -> bool | None:
