@@ -149,3 +149,26 @@ def test_equal(reward, answer, gold):
 @pytest.mark.parametrize(("answer", "gold"), _cases(NOT_EQUAL))
 def test_not_equal(reward, answer, gold):
     assert not is_correct(reward, answer, gold)
+
+
+# -- the imaginary unit, and intervals decided before Math-Verify ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [("i(2-i)", "1+2i", True), ("2+i", "1+2i", False), ("i^2", "-1", True), ("\\sqrt{-4}", "2i", True)],
+)
+def test_i_is_the_imaginary_unit(pred, gold, expected):
+    from rewards._math_equiv import equivalent
+
+    assert equivalent(pred, gold) is expected
+
+
+def test_intervals_whose_ends_surely_differ_are_not_equal_without_math_verify():
+    from rewards._math_equiv import _intervals_differ, _parse
+
+    far_end = _parse("[2^{\\frac{1}{2^{1000}}},\\infty)")[0]  # 1 + 7e-302: Math-Verify runs for minutes
+    assert _intervals_differ(far_end, _parse("[1,+\\infty)")[0])
+    assert _intervals_differ(_parse("(1,\\sqrt{3}]")[0], _parse("(1,\\sqrt{2}]")[0])
+    assert not _intervals_differ(_parse("(1,\\sqrt{2}]")[0], _parse("(1,\\sqrt2]")[0])
+    assert not _intervals_differ(_parse("[x,1)")[0], _parse("[y,1)")[0])  # symbols: Math-Verify decides

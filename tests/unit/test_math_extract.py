@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rewards._math_extract import answer_is, extract_answer, final_text, last_boxed, last_number
+from rewards._math_extract import (
+    all_boxed,
+    answer_is,
+    extract_answer,
+    final_text,
+    last_boxed,
+    last_number,
+    solution_answer,
+    split_answer,
+    top_level_parts,
+)
 
 # -- extraction ----------------------------------------------------------------------------------------
 
@@ -79,3 +89,86 @@ def test_fallbacks_in_the_order_given_and_only_when_enabled():
     assert extract_answer(text, ["answer_is", "last_number"]) == ("12", "answer_is")
     assert extract_answer(text, ["last_number", "answer_is"]) == ("3", "last_number")
     assert extract_answer("\\boxed{5} the answer is 6", ["answer_is"]) == ("5", "boxed")
+
+
+# -- several boxes, answer sentences, structures in prose ----------------------------------------------
+
+
+def test_all_boxed_in_order_and_a_box_in_a_box_once():
+    text = "a \\boxed{(2,2)} and \\boxed{(6,2)}, \\boxed{\\boxed{3}}, \\boxed 7$ and \\boxed{unclosed"
+    assert all_boxed(text) == ["(2,2)", "(6,2)", "3", "7"]
+
+
+@pytest.mark.parametrize(
+    ("completion", "expected"),
+    [
+        ("The solutions are $\\boxed{(2,2)}$ and $\\boxed{(6,2)}$.", "(2,2), (6,2)"),
+        ("$x=\\boxed{2}$ or $x=\\boxed{-3}$", "2, -3"),
+        ("only \\boxed{5}", None),  # one box: nothing to join
+        ("\\boxed{1,2} then \\boxed{3}", None),  # a box holding a list itself: not a split answer
+        ("<think>\\boxed{1}</think> \\boxed{2}", None),  # boxes in the reasoning do not count
+    ],
+)
+def test_split_answer(completion, expected):
+    assert split_answer(completion) == expected
+
+
+@pytest.mark.parametrize(
+    ("solution", "expected"),
+    [
+        ("so $\\boxed{12}$; Heron's formula again gives $\\boxed{12}$.", "12"),  # the same value twice
+        ("so $x=\\boxed{2}$ or $x=\\boxed{3}$.", "2, 3"),  # several values: a list
+        ("no box", None),
+        ("unclosed \\boxed{3 + {4", "3 + {4"),
+    ],
+)
+def test_solution_answer(solution, expected):
+    assert solution_answer(solution) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "parts"),
+    [("(2,2),(6,2)", 2), ("\\{1,2,3\\}", 3), ("(1,2]", 1), ("1,000", 1), ("1, 2", 2), ("\\frac{1}{2}", 1)],
+)
+def test_top_level_parts(answer, parts):
+    assert len(top_level_parts(answer)) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Final Answer: The largest $n$ is 34.", "34"),
+        ("Final Answer: The largest $n$ is $34$.", "34"),
+        ("The answer is the interval $[2,5)$.", "[2,5)"),
+        ("The answer is $x=2$ or $x=-3$.", "x=2, x=-3"),
+        ("**Final Answer:** The number of ways is $6$.", "6"),
+        ("Answer: x = 5", "x = 5"),  # an equation is kept whole
+    ],
+)
+def test_answer_is_takes_the_value_of_the_sentence(text, expected):
+    assert answer_is(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the solution set is $x \\in (2, 5]$.", "x \\in (2, 5]"),
+        ("the inequality holds exactly when x > 3", "x > 3"),
+        (
+            "we get $$\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}.$$",
+            "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        ),
+        ("so the line is $y = 2x + 3$.", "y = 2x + 3"),
+        ("we get $x = 3$, so 3 apples", "3"),  # a plain value stays a number
+        ("so $x = 3$ here", "3"),
+    ],
+)
+def test_last_number_keeps_the_structure_it_belongs_to(text, expected):
+    assert last_number(text) == expected
+
+
+def test_gnivo_eval_reads_answers_with_the_same_extractor():
+    from gnivo_cli.evaluation import benchmarks
+
+    assert benchmarks.last_boxed is last_boxed
+    assert benchmarks.last_boxed("so \\boxed {5}.") == "5"
