@@ -23,12 +23,14 @@ BOXED = "boxed"
 # to the end of its line; a sentence end (". " or a final ".") is cut off below.
 _ANSWER_IS = re.compile(r"(?:final\s+answer|the\s+answer|\banswer)\s*(?:is\b|:)\s*:?[ \t]*", re.I)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
-# Integers with optional thousands separators, decimals, and simple fractions a/b; a sign if attached.
 # Math in a sentence: $$...$$, $...$, \(...\), \[...\]. Bounded spans keep the scan linear.
+# A segment's content never holds its own opening delimiter, so a failed attempt stops at the next one.
 _MATH_SEGMENT = re.compile(
-    r"\$\$([^$]{1,2000}?)\$\$|\$([^$]{1,2000}?)\$|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]", re.S
+    r"\$\$([^$]{1,2000}?)\$\$|\$([^$]{1,2000}?)\$"
+    r"|\\\(((?:(?!\\\().){1,2000}?)\\\)|\\\[((?:(?!\\\[).){1,2000}?)\\\]",
+    re.S,
 )
-_MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}.{0,4000}?\\end\{\1\}", re.S)
+_MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(?:(?!\\begin\{).){0,4000}?\\end\{\1\}", re.S)
 # A relation, interval, set or matrix: a number inside one is not the answer on its own.
 _STRUCTURE = re.compile(
     r"[<>]|\\[lg]eq?\b|\\neq?\b|\\in\b|\\cup|\\cap|\\infty|\\\{|\\begin\{|[(\[][^()\[\]]*,[^()\[\]]*[)\]]|\\pm"
@@ -39,6 +41,7 @@ _COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b", re.I)
 _SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bor\b|,\s*and\b|,\s*or\b)?\s*")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
+# Integers with optional thousands separators, decimals, and simple fractions a/b; a sign if attached.
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|(?<![\w.])-?\.\d+")
 
 
