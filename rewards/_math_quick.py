@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from rewards._math_extract import top_level_parts
+
 #: Longer answers skip the symbolic step (string comparison only): no real answer is this long, and the
 #: LaTeX parser's regexes are not worth running on 100 KB of junk.
 MAX_SYMBOLIC_CHARS = 1000
@@ -204,8 +206,6 @@ def _element(text: str) -> tuple | None:
 
 def _elements(answer: str) -> list[tuple] | None:
     """An answer made only of exact numbers and groups of them, as a list; None otherwise."""
-    from rewards._math_extract import top_level_parts  # pure string work, no cycle at import time
-
     if len(answer) > 300 or not any(char in answer for char in "([,"):
         return None
     answer = _MEMBER_OF.sub("", _SIZING.sub("", answer))
