@@ -37,7 +37,13 @@ _STRUCTURE = re.compile(
     r"|=[^=]*[A-Za-z]"  # an equation whose right side is an expression (y = 2x + 3), not a value (x = 3)
 )
 _PLAIN_RELATION = re.compile(r"\b[a-zA-Z]\s*(?:[<>]=?|≤|≥|≠)\s*-?\d+(?:\.\d+)?(?:/\d+)?")
-_COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b", re.I)
+_COPULA = re.compile(r"\b(?:is|are|equals|was)\b", re.I)
+_NUMBER_THEN_PROSE = re.compile(
+    r"(?P<number>[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?)\s+(?:because|since|as|so|which|where|when)\b"
+)
+_SPACES = re.compile(r"\s*")
+# What a value starts with: a digit, a sign, math, a LaTeX command, a bracket.
+_VALUE_START = re.compile(r"[-+−]?\s*(?:\d|\.\d)|\$|\\|[(\[{]")
 _SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bor\b|,\s*and\b|,\s*or\b)?\s*")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
@@ -127,22 +133,33 @@ def answer_is(text: str) -> str | None:
 def sentence_value(sentence: str) -> str | None:
     """The answer a sentence states: ``The largest $n$ is 34`` -> ``34``, ``the interval $[2,5)$`` -> ``[2,5)``.
 
-    Prose around the math is dropped: what follows the last "is"/"are"/"equals" outside math, then the
-    math segments of what is left (joined by ", " when only "and", "or" or commas separate them).
+    A sentence that opens with prose is cut after the first "is"/"are"/"equals"/"was" (outside math) that
+    a value follows; one that opens with a number keeps it, reasons dropped (``5 because $x$ is odd`` ->
+    ``5``). Of what is left, the math: the leading run of math segments joined only by "and", "or" or
+    commas (as a list joined by ", ") when the text opens with one, else the last one.
     """
-    masked = _mask_math(sentence)
-    copula = None
-    for copula in _COPULA.finditer(masked):  # noqa: B007 - only the last one counts
-        pass
-    if copula is not None and sentence[copula.end() :].strip():
-        sentence, masked = sentence[copula.end() :], masked[copula.end() :]
     sentence = sentence.strip().strip("*").strip()
+    if not _VALUE_START.match(sentence):
+        masked = _mask_math(sentence)
+        for copula in _COPULA.finditer(masked):
+            value = _SPACES.match(sentence, copula.end()).end()  # no slicing: linear in the sentence
+            if _VALUE_START.match(sentence, value):
+                sentence = sentence[value:]
+                break
+    sentence = sentence.strip().strip("*").strip()
+    number_then_prose = _NUMBER_THEN_PROSE.match(sentence)
+    if number_then_prose:  # "5 because $x$ is odd"
+        return number_then_prose.group("number")
     segments = list(_MATH_SEGMENT.finditer(sentence))
     if not segments:
         return sentence or None
-    gaps = [sentence[left.end() : right.start()] for left, right in itertools.pairwise(segments)]
-    if all(_SEPARATOR.fullmatch(gap) for gap in gaps):
-        return ", ".join(_segment_content(match) for match in segments) or None
+    run = [segments[0]]
+    for left, right in itertools.pairwise(segments):
+        if not _SEPARATOR.fullmatch(sentence[left.end() : right.start()]):
+            break
+        run.append(right)
+    if segments[0].start() == 0 or len(run) == len(segments):
+        return ", ".join(_segment_content(match) for match in run) or None
     return _segment_content(segments[-1]) or None
 
 

@@ -11,6 +11,7 @@ from rewards.math import MathReward
 @pytest.fixture(scope="module")
 def reward():
     with MathReward.from_config({}, name="math") as reward:
+        reward.warm_up()  # load sympy's parts before the first timed check, as training does
         yield reward
 
 

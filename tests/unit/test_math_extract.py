@@ -143,6 +143,9 @@ def test_top_level_parts(answer, parts):
         ("The answer is $x=2$ or $x=-3$.", "x=2, x=-3"),
         ("**Final Answer:** The number of ways is $6$.", "6"),
         ("Answer: x = 5", "x = 5"),  # an equation is kept whole
+        ("The answer is 5 because x is odd.", "5"),  # opens with a value: kept, reasons dropped
+        ("The answer is $x=2$ because $y$ is odd.", "x=2"),  # opens with math: its leading run
+        ("Final answer: The value of $x$ that is largest is 5.", "5"),  # the first "is" a value follows
     ],
 )
 def test_answer_is_takes_the_value_of_the_sentence(text, expected):
