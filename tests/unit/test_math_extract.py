@@ -117,6 +117,10 @@ def test_split_answer(completion, expected):
     ("solution", "expected"),
     [
         ("so $\\boxed{12}$; Heron's formula again gives $\\boxed{12}$.", "12"),  # the same value twice
+        ("The area is $\\boxed{12}$. Heron's formula also gives $\\boxed{12.0}$.", "12.0"),  # a restatement
+        ("We get $\\boxed{3}$ for $a$.\n\nSo the answer is $\\boxed{9}$.", "9"),  # an earlier sentence
+        ("$d = \\boxed{15\\frac{39}{40}},$ or $\\boxed{\\frac{639}{40}}$ inches.", "\\frac{639}{40}"),  # one value
+        ("so $x=\\boxed{2}$, $x=\\boxed{3}$ or $x=\\boxed{2}$.", "3, 2"),
         ("so $x=\\boxed{2}$ or $x=\\boxed{3}$.", "2, 3"),  # several values: a list
         ("no box", None),
         ("unclosed \\boxed{3 + {4", "3 + {4"),
