@@ -72,8 +72,8 @@ class Verdict:
 def gold_answers(value: Any) -> list[str]:
     """A dataset's gold value as answer strings: ``"025"``, ``70`` (int), ``27.0`` (float) -> ``"27"``.
 
-    A full solution counts by its boxes (MATH, Minerva): one distinct box is the answer, several distinct
-    boxes a list of answers joined by ", "; a GSM8K answer by what follows ``####``. A list means "any of
+    A full solution counts by what it boxes (MATH, Minerva; see `solution_answer`: the last box, or a
+    list when its sentence boxes several values); a GSM8K answer by what follows ``####``. A list means "any of
     these". None, NaN and empty strings mean there is no gold answer.
     """
     if value is None or isinstance(value, bool):
