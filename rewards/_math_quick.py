@@ -34,7 +34,8 @@ _ROOT_WITHOUT_BRACES = re.compile(
 _E_NOTATION = re.compile(r"(?P<mantissa>[+-]?\d+(?:\.\d+)?)\s*[eE]\s*(?P<exponent>[+-]?\d+)")
 _CDOT_POWER_OF_TEN = re.compile(r"\\cdot\s*(?=10\s*\^)")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])")
-_DEGREES = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*\^\s*(?:\{\s*\\circ\s*\}|\\circ)")
+_DEGREES = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?:\^\s*(?:\{\s*\\circ\s*\}|\\circ)|°)")
+_DEGREE_SIGN = re.compile(r"(?<=\d)\s*°")
 # Units a model writes after a number; glued to it (10weeks) only words of two letters or more count,
 # since 2x and 3ab are algebra.
 _UNITS = (
@@ -119,7 +120,9 @@ def _rewrite_notation(answer: str) -> str:
         answer = _ROOT_WITHOUT_BRACES.sub(lambda m: f"\\sqrt[{m['index'].strip()}]{{{m['radicand']}}}", answer)
     if "\\cdot" in answer:
         answer = _CDOT_POWER_OF_TEN.sub(lambda _: "\\times ", answer)
-    if "circ" in answer and _TRIG.search(answer):
+    if "°" in answer and not _TRIG.search(answer):
+        answer = _DEGREE_SIGN.sub(lambda _: "^\\circ", answer)  # written as LaTeX, Math-Verify reads it as a unit
+    if ("circ" in answer or "°" in answer) and _TRIG.search(answer):
         answer = _DEGREES.sub(lambda m: f"\\frac{{{m['value']}\\pi}}{{180}}", answer)
     return answer
 

@@ -193,7 +193,10 @@ class MathReward(Reward):
                     known[key] = (*cached, 0.0)
                     continue
                 started = time.perf_counter()
-                decided = decide(*key)
+                try:
+                    decided = decide(*key)
+                except Exception:  # a bug in a cheap rule must not stop training: the checker decides
+                    decided = None
                 if decided is None:
                     known[key] = (False, False, 0.0)  # placeholder until checked
                     symbolic.append(key)

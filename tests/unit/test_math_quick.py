@@ -27,6 +27,8 @@ from rewards._math_quick import clean, clock_seconds, decide, exact_number
         ("2x", "2x"),
         ("\\sin(90^\\circ-x)", "\\sin(\\frac{90\\pi}{180}-x)"),  # degrees inside trigonometry
         ("30^\\circ", "30^\\circ"),  # outside trigonometry a degree sign is a unit (30° = 30)
+        ("30°", "30^\\circ"),
+        ("\\sin 30°", "\\sin \\frac{30\\pi}{180}"),
     ],
 )
 def test_clean_rewrites_what_the_parser_misreads(answer, expected):
