@@ -1,4 +1,14 @@
-"""Throughput and latency of the `math` reward's checker on the 500 MATH-500 gold answers.
+"""Agreement with labelled answer pairs against plain Math-Verify, then throughput and latency of the
+`math` reward's checker on the 500 MATH-500 gold answers.
+
+Agreement: for each labelled pair of tests/data/math_answer_pairs.jsonl (a gold answer as a dataset
+stores it, a model's output, whether they agree, and the kind of case), gnivo's verdict (`judge`, in
+process) and plain Math-Verify's (``verify(parse(gold), parse(pred))``, its defaults, its own time
+limits) on the same pairs in the same run; both first go over all pairs once unmeasured (loading sympy),
+then again from empty caches, measured. Per kind: how often
+each agrees with the label, its false accepts (label not equal, verdict equal) and false rejects, and
+the pairs only one of them gets right; then checks per second of each. It fails (exit 1) unless gnivo
+agrees with the labels at least as often as Math-Verify on every kind and is no slower.
 
 Three scenarios of 500 checks: every answer boxed in a completion and checked against itself (all must be
 equal; nearly all are settled by the exact-string fast path), the same with the boxed answer written as
@@ -10,11 +20,13 @@ its own). Latency is per check, measured where the check runs; throughput is che
 second, inter-process traffic included.
 
     python benchmarks/math_reward.py [--data ../shared/benchmarks/math500.jsonl] [--timeout 2]
+        [--pairs tests/data/math_answer_pairs.jsonl] [--agreement-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import statistics
 import subprocess
@@ -24,6 +36,87 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "benchmarks" / "math500.jsonl"
+DEFAULT_PAIRS = REPO / "tests" / "data" / "math_answer_pairs.jsonl"
+
+
+def load_pairs(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def plain_math_verify(gold: str, pred: str) -> bool:
+    """What a new user of Math-Verify writes: its defaults, its own time limits."""
+    from math_verify import parse, verify
+
+    return bool(verify(parse(gold), parse(pred)))
+
+
+def agreement(pairs: list[dict], timeout: float) -> bool:
+    """Print the agreement table; True when gnivo is at least as right as Math-Verify on every kind and no slower."""
+    import logging
+
+    from rewards._math_equiv import _parse
+    from rewards.math import MathReward
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # its timeout warnings are counted, not printed
+    golds = [pair["gold"] for pair in pairs]
+    preds = [pair["pred"] for pair in pairs]
+    labels = [bool(pair["label"]) for pair in pairs]
+
+    # A first, unmeasured pass over every pair with both checkers loads each part of sympy either needs;
+    # the measured pass then starts with empty caches (a fresh reward, no parsed answers kept).
+    for first_pass in (True, False):
+        _parse.cache_clear()
+        with MathReward.from_config({"workers": 0, "timeout": timeout}, name="math") as reward:
+            started = time.perf_counter()
+            gnivo = [verdict.correct for verdict in reward.judge(preds, golds)]
+            gnivo_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        plain = [plain_math_verify(gold, pred) for gold, pred in zip(golds, preds, strict=True)]
+        plain_seconds = time.perf_counter() - started
+        if first_pass:
+            print(f"first pass (loads sympy, not counted): gnivo {gnivo_seconds:.2f} s, M-V {plain_seconds:.2f} s")
+
+    # For reference only: the gold wrapped in $...$, as Math-Verify's documentation advises for LaTeX golds.
+    wrapped = [plain_math_verify(f"${gold}$", pred) for gold, pred in zip(golds, preds, strict=True)]
+
+    kinds = list(dict.fromkeys(pair["kind"] for pair in pairs))
+    header = (
+        f"{'kind':20} {'pairs':>5} {'gnivo':>6} {'M-V':>6}   {'gnivo FA':>8} {'gnivo FR':>8} {'M-V FA':>7}"
+        f" {'M-V FR':>7}   {'only gnivo':>10} {'only M-V':>8}   {'M-V $gold$':>10}"
+    )
+    print(f"agreement with {len(pairs)} labelled pairs ({sum(labels)} equal, {len(pairs) - sum(labels)} not equal)")
+    print("FA: false accept (label not equal, verdict equal); FR: false reject; only X: pairs only X gets right;")
+    print("M-V $gold$: Math-Verify right with each gold written $gold$ (for reference, not timed, not compared)")
+    print(header)
+    ok = True
+    totals = collections.Counter()
+    for kind in [*kinds, "all"]:
+        rows = [i for i, pair in enumerate(pairs) if kind in ("all", pair["kind"])]
+        counts = collections.Counter()
+        for i in rows:
+            for name, verdict in (("gnivo", gnivo[i]), ("mv", plain[i])):
+                counts[f"{name} right"] += verdict == labels[i]
+                counts[f"{name} FA"] += verdict and not labels[i]
+                counts[f"{name} FR"] += labels[i] and not verdict
+            counts["only gnivo"] += gnivo[i] == labels[i] != plain[i]
+            counts["only mv"] += plain[i] == labels[i] != gnivo[i]
+            counts["wrapped right"] += wrapped[i] == labels[i]
+        if kind != "all":
+            totals.update(counts)
+            ok &= counts["gnivo right"] >= counts["mv right"]
+        print(
+            f"{kind:20} {len(rows):5d} {counts['gnivo right']:6d} {counts['mv right']:6d}   {counts['gnivo FA']:8d}"
+            f" {counts['gnivo FR']:8d} {counts['mv FA']:7d} {counts['mv FR']:7d}   {counts['only gnivo']:10d}"
+            f" {counts['only mv']:8d}   {counts['wrapped right']:10d}"
+        )
+    gnivo_rate, plain_rate = len(pairs) / gnivo_seconds, len(pairs) / plain_seconds
+    print(f"checks/s: gnivo {gnivo_rate:.0f} (in process, extraction included), Math-Verify {plain_rate:.0f}")
+    wrong = [i for i in range(len(pairs)) if gnivo[i] != labels[i]]
+    for i in wrong:
+        print(f"  gnivo disagrees with the label: {pairs[i]['kind']}: gold {golds[i]!r}, pred {preds[i]!r}")
+    ok &= gnivo_rate >= plain_rate
+    print("gnivo at least as right as Math-Verify on every kind, and no slower: " + ("yes" if ok else "NO"))
+    return ok
 
 
 def load_answers(path: Path) -> list[str]:
@@ -77,7 +170,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="JSONL with an `answer` field")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds per check")
+    parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS, help="labelled pairs: gold, pred, label, kind")
+    parser.add_argument("--agreement-only", action="store_true", help="only the agreement table")
     args = parser.parse_args()
+
+    agreed = agreement(load_pairs(args.pairs), args.timeout)
+    if args.agreement_only:
+        sys.exit(0 if agreed else 1)
+    print()
 
     from rewards._math_pool import cpu_count
     from rewards._math_quick import decide
@@ -125,6 +225,8 @@ def main() -> None:
             print(f"  equal neighbours (really equal answers): {pairs}")
     for reward in rewards.values():
         reward.close()
+    if not agreed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

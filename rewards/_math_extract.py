@@ -1,12 +1,15 @@
 """Finding the final answer in a completion: pure string work, linear in the text, no sympy.
 
 Order: the last ``\\boxed{...}`` / ``\\fbox{...}``; then, if enabled, the fallbacks in the order given
-("answer_is": "final answer is X" / "the answer is X"; "last_number": the last number in the text).
-Only the text after the last ``</think>`` counts where that tag is present.
+("answer_is": "final answer is X" / "the answer is X", the value of X's sentence; "last_number": the last
+number in the text, or the whole relation, interval, set or matrix it belongs to).
+Only the text after the last ``</think>`` counts where that tag is present. `split_answer` joins an
+answer split over several boxes; `rewards.math` decides when that joined answer may count.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 
@@ -20,6 +23,31 @@ BOXED = "boxed"
 # to the end of its line; a sentence end (". " or a final ".") is cut off below.
 _ANSWER_IS = re.compile(r"(?:final\s+answer|the\s+answer|\banswer)\s*(?:is\b|:)\s*:?[ \t]*", re.I)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
+# Math in a sentence: $$...$$, $...$, \(...\), \[...\]. Bounded spans keep the scan linear.
+# A segment's content never holds its own opening delimiter, so a failed attempt stops at the next one.
+_MATH_SEGMENT = re.compile(
+    r"\$\$([^$]{1,2000}?)\$\$|\$([^$]{1,2000}?)\$"
+    r"|\\\(((?:(?!\\\().){1,2000}?)\\\)|\\\[((?:(?!\\\[).){1,2000}?)\\\]",
+    re.S,
+)
+_MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(?:(?!\\begin\{).){0,4000}?\\end\{\1\}", re.S)
+# A relation, interval, set or matrix: a number inside one is not the answer on its own.
+_STRUCTURE = re.compile(
+    r"[<>]|\\[lg]eq?\b|\\neq?\b|\\in\b|\\cup|\\cap|\\infty|\\\{|\\begin\{|[(\[][^()\[\]]*,[^()\[\]]*[)\]]|\\pm"
+    r"|=[^=]*[A-Za-z]"  # an equation whose right side is an expression (y = 2x + 3), not a value (x = 3)
+)
+_PLAIN_RELATION = re.compile(r"\b[a-zA-Z]\s*(?:[<>]=?|≤|≥|≠)\s*-?\d+(?:\.\d+)?(?:/\d+)?")
+_COPULA = re.compile(r"\b(?:is|are|equals|was)\b", re.I)
+_NUMBER_THEN_PROSE = re.compile(
+    r"(?P<number>[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?)\s+(?:because|since|as|so|which|where|when)\b"
+)
+_SPACES = re.compile(r"\s*")
+_SENTENCE_BREAK = re.compile(r"\.(?:\s|\$)|\n")
+# What a value starts with: a digit, a sign, math, a LaTeX command, a bracket.
+_VALUE_START = re.compile(r"[-+−]?\s*(?:\d|\.\d)|\$|\\|[(\[{]")
+_SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bor\b|,\s*and\b|,\s*or\b)?\s*")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
 # Integers with optional thousands separators, decimals, and simple fractions a/b; a sign if attached.
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|(?<![\w.])-?\.\d+")
 
@@ -100,23 +128,179 @@ def answer_is(text: str) -> str | None:
     end = _SENTENCE_END.search(answer)
     if end:
         answer = answer[: end.start()]
-    answer = answer.strip().strip("*").strip()
-    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
-        if answer.startswith(left) and answer.endswith(right) and len(answer) >= len(left) + len(right):
-            answer = answer[len(left) : len(answer) - len(right)].strip()
+    return sentence_value(answer.strip().strip("*").strip())
+
+
+def sentence_value(sentence: str) -> str | None:
+    """The answer a sentence states: ``The largest $n$ is 34`` -> ``34``, ``the interval $[2,5)$`` -> ``[2,5)``.
+
+    A sentence that opens with prose is cut after the first "is"/"are"/"equals"/"was" (outside math) that
+    a value follows; one that opens with a number keeps it, reasons dropped (``5 because $x$ is odd`` ->
+    ``5``). Of what is left, the math: the leading run of math segments joined only by "and", "or" or
+    commas (as a list joined by ", ") when the text opens with one, else the last one.
+    """
+    sentence = sentence.strip().strip("*").strip()
+    if not _VALUE_START.match(sentence):
+        masked = _mask_math(sentence)
+        for copula in _COPULA.finditer(masked):
+            value = _SPACES.match(sentence, copula.end()).end()  # no slicing: linear in the sentence
+            if _VALUE_START.match(sentence, value):
+                sentence = sentence[value:]
+                break
+    sentence = sentence.strip().strip("*").strip()
+    number_then_prose = _NUMBER_THEN_PROSE.match(sentence)
+    if number_then_prose:  # "5 because $x$ is odd"
+        return number_then_prose.group("number")
+    segments = list(_MATH_SEGMENT.finditer(sentence))
+    if not segments:
+        return sentence or None
+    run = [segments[0]]
+    for left, right in itertools.pairwise(segments):
+        if not _SEPARATOR.fullmatch(sentence[left.end() : right.start()]):
             break
-    return answer or None
+        run.append(right)
+    if segments[0].start() == 0 or len(run) == len(segments):
+        return ", ".join(_segment_content(match) for match in run) or None
+    return _segment_content(segments[-1]) or None
+
+
+def _segment_content(match: re.Match) -> str:
+    return next(group for group in match.groups() if group is not None).strip()
+
+
+def _mask_math(text: str) -> str:
+    """`text` with every math segment's content replaced by spaces (same length): prose-only searches."""
+    return _MATH_SEGMENT.sub(lambda match: " " * (match.end() - match.start()), text)
 
 
 def last_number(text: str) -> str | None:
-    """The last number in the text (``-1,234.5``, ``.5``, ``3/4``)."""
+    """The last number in the text (``-1,234.5``, ``.5``, ``3/4``), or the structure it belongs to.
+
+    A number inside a relation, interval, set or matrix (``$x \\ge 3$``, ``$(2, 5]$``,
+    ``\\begin{pmatrix}...``, plain ``x > 3``) stands for that whole answer, not for its last number.
+    """
     last = None
     for last in _NUMBER.finditer(text):  # noqa: B007 - only the final match is wanted
         pass
-    return last.group(0) if last else None
+    if last is None:
+        return None
+    for pattern in (_MATRIX, _MATH_SEGMENT):
+        enclosing = None
+        for match in pattern.finditer(text):
+            if match.start() <= last.start() < match.end():
+                enclosing = match
+                break
+            if match.start() > last.start():
+                break
+        if enclosing is not None:
+            content = enclosing.group(0) if pattern is _MATRIX else _segment_content(enclosing)
+            if pattern is _MATRIX or _STRUCTURE.search(content):
+                return content
+            break
+    relation = _PLAIN_RELATION.search(text, max(0, last.start() - 40), last.end())
+    if relation is not None and relation.end() == last.end():
+        return relation.group(0)
+    return last.group(0)
 
 
 FALLBACKS: dict[str, Callable[[str], str | None]] = {"answer_is": answer_is, "last_number": last_number}
+
+
+def all_boxed(text: str) -> list[str]:
+    """The contents of every closed ``\\boxed{}`` / ``\\fbox{}`` in order (a box inside a box counts once)."""
+    return [content for _, _, content in _boxes(text)]
+
+
+def _boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every closed box, in order."""
+    found = []
+    position = 0
+    while True:
+        match = _BOX_START.search(text, position)
+        if match is None:
+            return found
+        if text.startswith("{", match.end()):
+            content = _balanced(text, match.end())
+            end = match.end() + len(content) + 2
+            if end > len(text) or text[end - 1] != "}":  # unclosed: not a finished answer
+                return found
+        else:
+            brace_less = re.match(r"[^\s$]+", text[match.end() :])
+            content = brace_less.group(0) if brace_less else ""
+            end = match.end() + len(content)
+        inner = last_boxed(content) if _BOX_START.fullmatch(content.split("{", 1)[0].strip() or "-") else None
+        content = (inner if inner is not None else content).strip()
+        if content:
+            found.append((match.start(), end, content))
+        position = end
+
+
+def split_answer(completion: str) -> str | None:
+    """Several boxes each holding one element (``\\boxed{(2,2)}`` and ``\\boxed{(6,2)}``), joined by ", ".
+
+    None for fewer than two boxes or when a box holds a list itself. Only a gold answer with exactly as
+    many elements may be compared with it (`rewards.math`), so boxing extra guesses never pays.
+    """
+    boxes = all_boxed(final_text(completion))
+    if len(boxes) < 2 or any(len(top_level_parts(box)) != 1 for box in boxes):
+        return None
+    return ", ".join(boxes)
+
+
+def solution_answer(solution: str) -> str | None:
+    """The answer a worked solution boxes. None without a box.
+
+    Its last box, with the boxes just before it in the same sentence (``$x=\\boxed{2}$ or
+    $x=\\boxed{3}$.``): several distinct values there state a list, joined by ", ". A value boxed again
+    in another form (``\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}``) or in an earlier sentence
+    (a restatement) is one answer: the last box.
+    """
+    from rewards._math_quick import decide  # pure Python too; imported here as it imports this module
+
+    boxes = _boxes(solution)
+    if not boxes:
+        return last_boxed(solution)
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        gap = solution[box[1] : group[0][0]]
+        if len(gap) > 80 or _SENTENCE_BREAK.search(gap):
+            break
+        group.insert(0, box)
+    values: list[str] = []
+    for _, _, content in group:
+        values = [value for value in values if decide(value, content) is not True]  # a later form wins
+        values.append(content)
+    return values[0] if len(values) == 1 else ", ".join(values)
+
+
+def top_level_parts(answer: str) -> list[str]:
+    """An answer's elements: split at commas outside brackets, after dropping set braces ``\\{...\\}``.
+
+    ``(2,2),(6,2)`` -> 2 parts, ``\\{1,2,3\\}`` -> 3, ``(1,2]`` -> 1, ``1,000`` -> 1 (a thousands separator).
+    """
+    text = answer.strip().strip("$").strip()
+    if text.startswith("\\{") and text.endswith("\\}"):
+        text = text[2:-2]
+    if _THOUSANDS.fullmatch(text):
+        return [text]
+    parts, depth, start = [], 0, 0
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text) and text[i + 1] in "{}":
+            depth += 1 if text[i + 1] == "{" else -1
+            i += 2
+            continue
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(text[start:].strip())
+    return [part for part in parts if part]
 
 
 def extract_answer(completion: str, fallbacks: Sequence[str] = ()) -> tuple[str | None, str]:

@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from gnivo_cli.errors import GnivoError
-from rewards._math_extract import BOXED, FALLBACKS, NO_ANSWER, extract_answer, last_boxed
+from rewards._math_extract import (
+    BOXED,
+    FALLBACKS,
+    NO_ANSWER,
+    extract_answer,
+    solution_answer,
+    split_answer,
+    top_level_parts,
+)
 from rewards._math_quick import decide
 from rewards.base import Reward, RewardParams, as_text
 
@@ -28,11 +36,33 @@ _CACHE_SIZE = 65536  # symbolic verdicts kept; their answers are at most MAX_SYM
 Fallback = Literal["answer_is", "last_number"]
 
 
+#: Counters `metrics()` reports (since its last call). How answers were judged, among rows with a gold
+#: answer: boxed_correct, boxed_wrong, fallback_correct, fallback_wrong (found by a fallback); unparsable:
+#: no answer found; fallback_answers: fallback_correct + fallback_wrong, also counting rows without a gold;
+#: timeouts and errors: checks that hit the time limit or raised (both count as not equal).
+METRICS = (
+    "timeouts",
+    "unparsable",
+    "fallback_answers",
+    "errors",
+    "boxed_correct",
+    "boxed_wrong",
+    "fallback_correct",
+    "fallback_wrong",
+)
+
+
+def _same_length(split: str, gold: str) -> bool:
+    """A split answer counts only against a gold answer listing exactly as many (>= 2) elements."""
+    parts = len(top_level_parts(gold))
+    return parts >= 2 and parts == len(top_level_parts(split))
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """How one completion was judged."""
 
-    extracted: str | None  #: the answer found, or None
+    extracted: str | None  #: the answer found (the boxes joined, when an answer split over boxes matched), or None
     correct: bool  #: equivalent to (one of) the gold answer(s)
     timed_out: bool  #: the check hit its time limit (and counts as not equal)
     source: str  #: "boxed", the fallback that found the answer ("answer_is", "last_number"), or "none"
@@ -42,8 +72,9 @@ class Verdict:
 def gold_answers(value: Any) -> list[str]:
     """A dataset's gold value as answer strings: ``"025"``, ``70`` (int), ``27.0`` (float) -> ``"27"``.
 
-    A full solution counts by its last ``\\boxed{}`` (MATH, Minerva), a GSM8K answer by what follows
-    ``####``. A list means "any of these". None, NaN and empty strings mean there is no gold answer.
+    A full solution counts by what it boxes (MATH, Minerva; see `solution_answer`: the last box, or a
+    list when its sentence boxes several values); a GSM8K answer by what follows ``####``. A list means "any of
+    these". None, NaN and empty strings mean there is no gold answer.
     """
     if value is None or isinstance(value, bool):
         return []
@@ -58,8 +89,8 @@ def gold_answers(value: Any) -> list[str]:
     text = as_text(value).strip()
     if "####" in text:  # GSM8K: a worked solution, then "#### 42"
         text = text.rsplit("####", 1)[1].strip()
-    elif "\\boxed" in text or "\\fbox" in text:  # a full solution (MATH, Minerva): its last box
-        text = last_boxed(text) or ""
+    elif "\\boxed" in text or "\\fbox" in text:  # a full solution (MATH, Minerva): what it boxes
+        text = solution_answer(text) or ""
     if len(text) >= 2 and text.startswith("$") and text.endswith("$"):
         text = text.strip("$").strip()
     return [text] if text else []
@@ -67,6 +98,10 @@ def gold_answers(value: Any) -> list[str]:
 
 class MathReward(Reward):
     """Rewards a completion whose final answer (the last \\boxed{}) is equivalent to the gold answer.
+
+    Several boxes: the last one is the answer (a model may correct itself). Only when it is wrong and the
+    gold answer lists k >= 2 elements do k boxes of one element each count together, as one list: an
+    answer split over boxes. A single gold answer is only ever compared with the last box.
 
     Equivalence covers number formatting, fractions, roots, decimals, percent, units, equations,
     intervals, sets and tuples, ± answers, matrices and symbolic identities. Each check has a hard time
@@ -128,31 +163,45 @@ class MathReward(Reward):
         """One verdict per completion against its gold answer (str, int, float, or a list of any of them)."""
         if len(completions) != len(golds):
             raise ValueError(f"{len(completions)} completions but {len(golds)} gold answers")
-        found = [extract_answer(as_text(completion), self.params.fallbacks) for completion in completions]
+        texts = [as_text(completion) for completion in completions]
+        found = [extract_answer(text, self.params.fallbacks) for text in texts]
         gold_lists = [gold_answers(gold) for gold in golds]
+        splits = [
+            split_answer(text) if source == BOXED else None for text, (_, source) in zip(texts, found, strict=True)
+        ]
+        # The pairs to check: (answer, gold) for each gold, plus (split answer, gold) for a gold listing
+        # exactly as many elements as there are boxes.
+        pairs = [
+            [(answer, gold) for gold in alternatives]
+            + [(split, gold) for gold in alternatives if split is not None and _same_length(split, gold)]
+            if answer is not None
+            else []
+            for (answer, _), split, alternatives in zip(found, splits, gold_lists, strict=True)
+        ]
 
         # Each distinct (answer, gold) pair is checked once: groups of samples often agree. Plain-Python
         # rules settle most pairs here (equal strings, integers); only the rest costs a symbolic check.
         known: dict[tuple[str, str], tuple[bool, bool, float]] = {}
         symbolic: list[tuple[str, str]] = []
         with self._lock:
-            for (answer, _), alternatives in zip(found, gold_lists, strict=True):
-                for gold in alternatives if answer is not None else ():
-                    key = (answer, gold)
-                    if key in known:
-                        continue
-                    cached = self._cache.get(key)
-                    if cached is not None:
-                        self._cache.move_to_end(key)
-                        known[key] = (*cached, 0.0)
-                        continue
-                    started = time.perf_counter()
-                    decided = decide(answer, gold)
-                    if decided is None:
-                        known[key] = (False, False, 0.0)  # placeholder until checked
-                        symbolic.append(key)
-                    else:
-                        known[key] = (decided, False, time.perf_counter() - started)
+            for key in (key for completion_pairs in pairs for key in completion_pairs):
+                if key in known:
+                    continue
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    known[key] = (*cached, 0.0)
+                    continue
+                started = time.perf_counter()
+                try:
+                    decided = decide(*key)
+                except Exception:  # a bug in a cheap rule must not stop training: the checker decides
+                    decided = None
+                if decided is None:
+                    known[key] = (False, False, 0.0)  # placeholder until checked
+                    symbolic.append(key)
+                else:
+                    known[key] = (decided, False, time.perf_counter() - started)
         if symbolic:
             outcomes = self._checker().run(symbolic)
             with self._lock:
@@ -167,12 +216,13 @@ class MathReward(Reward):
                             self._cache.popitem(last=False)
 
         verdicts = []
-        for (answer, source), alternatives in zip(found, gold_lists, strict=True):
-            checks = [known[(answer, gold)] for gold in alternatives] if answer is not None else []
+        for (answer, source), completion_pairs in zip(found, pairs, strict=True):
+            checks = [known[key] for key in completion_pairs]
             correct = any(check[0] for check in checks)
+            matched = next((key[0] for key, check in zip(completion_pairs, checks, strict=True) if check[0]), answer)
             verdicts.append(
                 Verdict(
-                    extracted=answer,
+                    extracted=matched,
                     correct=correct,
                     timed_out=not correct and any(check[1] for check in checks),
                     source=source,
@@ -180,10 +230,13 @@ class MathReward(Reward):
                 )
             )
         with self._lock:
-            for verdict in verdicts:
+            for verdict, alternatives in zip(verdicts, gold_lists, strict=True):
                 self._counts["timeouts"] += verdict.timed_out
                 self._counts["unparsable"] += verdict.source == NO_ANSWER
                 self._counts["fallback_answers"] += verdict.source not in (BOXED, NO_ANSWER)
+                if alternatives and verdict.source != NO_ANSWER:
+                    how = "boxed" if verdict.source == BOXED else "fallback"
+                    self._counts[f"{how}_{'correct' if verdict.correct else 'wrong'}"] += 1
         return verdicts
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: list[Any]) -> list[float | None]:
@@ -222,7 +275,7 @@ class MathReward(Reward):
 
     def metrics(self) -> dict[str, float]:
         with self._lock:
-            counts = {key: float(self._counts[key]) for key in ("timeouts", "unparsable", "fallback_answers", "errors")}
+            counts = {key: float(self._counts[key]) for key in METRICS}
             self._counts.clear()
         return counts
 

@@ -23,6 +23,10 @@ from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE
 from gnivo_cli.jsonl import iter_jsonl
 
+# One extractor for training and evaluation: the `math` reward's (pure string work, no sympy).
+from rewards._math_extract import last_boxed as last_boxed  # re-exported: one extractor
+from rewards._math_extract import solution_answer
+
 Gold = str | int | float
 
 
@@ -35,31 +39,6 @@ class Problem:
     gold: Gold
     #: The row's fields as the data holds them: what the benchmark's reward receives as columns.
     fields: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
-
-
-def last_boxed(text: str) -> str | None:
-    r"""The content of the last `\boxed{...}` (or `\fbox{...}`) in `text`, counting braces.
-
-    Nested groups such as `\frac{a}{b}` survive; `\boxed 5` (no braces) yields "5"; an unclosed box
-    yields the rest of the text.
-    """
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
-    if start < 0:
-        return None
-    rest = text[start + (len("\\boxed") if text.startswith("\\boxed", start) else len("\\fbox")) :]
-    if rest.startswith(" "):  # \boxed 5
-        return rest.strip().split("$")[0].split()[0] if rest.strip() else None
-    if not rest.startswith("{"):
-        return None
-    depth = 0
-    for i, char in enumerate(rest):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return rest[1:i]
-    return rest[1:]
 
 
 # --- gold answer rules: each takes the raw field value and returns the gold answer ----------------------
@@ -75,7 +54,7 @@ def _as_is(value: Any) -> Gold:
 
 
 def _last_boxed(value: Any) -> Gold:
-    boxed = last_boxed(str(value))
+    boxed = solution_answer(str(value))
     if boxed is None:
         raise ValueError("no \\boxed{...} in it")
     return boxed.strip()
