@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -44,8 +45,18 @@ def train(
         f"{recipe.training.max_steps} steps -> [cyan]{recipe.training.output_dir}[/]",
         highlight=False,
     )
-    result = run_training(recipe, resume=resume, console=err_console)
-    _print_summary(result)
+    from gnivo_cli.errors import TrainingInterrupted
+
+    try:
+        result = run_training(recipe, resume=resume, console=err_console)
+    except TrainingInterrupted as stopped:
+        err_console.print(f"[yellow]{stopped}[/]", highlight=False)
+        command = ["gnivo", "train", str(recipe_path), *(f"--set={item}" for item in overrides or []), "--resume"]
+        command += ["-o", str(stopped.output_dir)]
+        err_console.print(f"resume with: {shlex.join(command)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(stopped.exit_code) from None
+    if not result.already_finished:
+        _print_summary(result)
 
 
 def _print_summary(result) -> None:
