@@ -35,6 +35,7 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
     algo, gen, train = recipe.algorithm, recipe.generation, recipe.training
     common: dict[str, Any] = dict(
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # several processes without CUDA: a gloo group on the CPU
         output_dir=str(output_dir),
         learning_rate=train.learning_rate,
         max_steps=train.max_steps,

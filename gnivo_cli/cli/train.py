@@ -24,6 +24,17 @@ def train(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate the recipe and print it; train nothing.")
     ] = False,
+    num_processes: Annotated[
+        int | None,
+        typer.Option("--num-processes", help="Train in N processes: relaunches this command with `accelerate launch`."),
+    ] = None,
+    accelerate_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--accelerate-config",
+            help="An accelerate config (DDP, DeepSpeed, FSDP), e.g. recipes/accelerate/zero2.yaml.",
+        ),
+    ] = None,
 ) -> None:
     """Post-train a model with GN-IVO (or a baseline) as a YAML recipe describes."""
     from gnivo_cli.console import console, err_console
@@ -36,6 +47,11 @@ def train(
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
+    from gnivo_cli.launch import in_launched_worker, relaunch
+
+    if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
+        args = ["train", str(recipe_path), *(f"--set={item}" for item in settings)] + (["--resume"] if resume else [])
+        raise typer.Exit(relaunch(args, num_processes=num_processes, config_file=accelerate_config))
 
     from gnivo_cli.training import train as run_training
 
