@@ -6,6 +6,8 @@ from __future__ import annotations
 class GnivoError(Exception):
     """An error caused by the user's input or environment, not by a bug in gnivo."""
 
+    exit_code = 1
+
 
 class RecipeError(GnivoError):
     """A recipe failed validation. Holds one message per problem, each naming its key path."""
@@ -19,3 +21,13 @@ class RecipeError(GnivoError):
 
 class ModelNotFoundError(GnivoError):
     """A model reference could not be resolved to weights on this machine."""
+
+
+class TrainingInterrupted(GnivoError):
+    """SIGINT or SIGTERM stopped training after a checkpoint was saved; the run can be resumed."""
+
+    def __init__(self, message: str, *, signum: int, step: int, output_dir: str):
+        super().__init__(message)
+        self.exit_code = 128 + signum  # what a shell reports for a process ended by that signal
+        self.step = step
+        self.output_dir = output_dir

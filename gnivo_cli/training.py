@@ -1,24 +1,21 @@
 """`train(recipe)`: recipe -> model, data, rewards -> trl trainer -> output directory.
 
 OUTPUT_DIR receives recipe.yaml (resolved), metrics.jsonl, checkpoint-N/ (every `save_steps`),
-final/ (the LoRA adapter or the full model, loadable by peft/transformers) and summary.json.
+final/ (the LoRA adapter or the full model, loadable by peft/transformers) and summary.json; see
+`gnivo_cli.rundir` for the layout and `gnivo_cli.resume` for how a run is started or resumed.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli import rundir
 from gnivo_cli.algorithms import SHARED_KEYS, get_algorithm
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import TrainingInterrupted
 from gnivo_cli.recipe import Recipe
-
-RECIPE_FILE = "recipe.yaml"
-SUMMARY_FILE = "summary.json"
-FINAL_DIR = "final"
 
 
 @dataclass
@@ -29,25 +26,7 @@ class TrainResult:
     timings: dict[str, float] = field(default_factory=dict)
     final_reward: float | None = None
     peak_memory_mb: float | None = None
-
-
-def prepare_output_dir(output_dir: Path, resume: bool) -> Path | None:
-    """Refuse to overwrite a run; on resume, return the checkpoint to continue from."""
-    from gnivo_cli.models import latest_checkpoint
-
-    if resume:
-        if not output_dir.is_dir():
-            raise GnivoError(f"--resume: {output_dir} does not exist; drop --resume to start a new run")
-        checkpoint = latest_checkpoint(output_dir)
-        if checkpoint is None:
-            raise GnivoError(f"--resume: {output_dir} has no checkpoint-N directory to resume from")
-        return checkpoint
-    if output_dir.exists() and any(output_dir.iterdir()):
-        raise GnivoError(
-            f"output directory {output_dir} is not empty: pass --resume to continue that run, "
-            "or choose another with --output-dir"
-        )
-    return None
+    already_finished: bool = False  # --resume found the run complete and trained nothing
 
 
 def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> Any:
@@ -57,6 +36,7 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
     algo, gen, train = recipe.algorithm, recipe.generation, recipe.training
     common: dict[str, Any] = dict(
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),  # several processes without CUDA: a gloo group on the CPU
         output_dir=str(output_dir),
         learning_rate=train.learning_rate,
         max_steps=train.max_steps,
@@ -122,6 +102,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 
     from gnivo_cli.data import load_prompt_dataset
     from gnivo_cli.engine.callbacks import MetricsWriter, RichProgress
+    from gnivo_cli.engine.run_state import CheckpointState
     from gnivo_cli.models import load_causal_lm, load_tokenizer
 
     set_seed(recipe.training.seed)
@@ -144,6 +125,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
         trainer.remove_callback(callback)
     metrics = MetricsWriter(output_dir, accounting=trainer)
     trainer.add_callback(metrics)
+    trainer.add_callback(CheckpointState(trainer))
     if console is not None:
         trainer.add_callback(RichProgress(console, metrics, description=recipe.algorithm.name))
     trainer.gnivo_reward_functions = reward_functions
@@ -151,25 +133,35 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 
 
 def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> TrainResult:
-    """Train with a validated recipe. `console` (rich) shows live progress; None trains quietly."""
+    """Train with a validated recipe. `console` (rich) shows live progress; None trains quietly.
+
+    SIGINT/SIGTERM end the current step, save a checkpoint and raise `TrainingInterrupted`.
+    """
+    from gnivo_cli.resume import apply_plan, plan_start, record_resume
+
     _quiet_library_warnings()
     output_dir = Path(recipe.training.output_dir)
-    checkpoint = prepare_output_dir(output_dir, resume)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / RECIPE_FILE).write_text(recipe.to_yaml())
+    plan = plan_start(recipe, output_dir, resume)
+    for note in plan.notes:
+        _say(console, note)
+    if plan.finished:
+        return _finished_result(output_dir)
 
     started = time.perf_counter()
-    trainer, metrics = build_trainer(recipe, output_dir, console=console)
-    if checkpoint is not None:
-        metrics.truncate_after(_checkpoint_step(checkpoint))
-    try:
-        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    finally:
-        for function in trainer.gnivo_reward_functions:
-            function.reward.close()
-    final_dir = output_dir / FINAL_DIR
+    trainer, _ = build_trainer(recipe, output_dir, console=console)
+    # Nothing is written before the model, data and rewards have loaded: a failed start leaves no trace.
+    if trainer.accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        apply_plan(plan, output_dir)
+        rundir.write_text_atomic(output_dir / rundir.RECIPE_FILE, recipe.to_yaml())
+        if plan.resumed:
+            record_resume(plan, output_dir)
+    trainer.accelerator.wait_for_everyone()
+    _run(trainer, plan, console)
+    final_dir = output_dir / rundir.FINAL_DIR
     trainer.save_model(str(final_dir))
-    trainer.processing_class.save_pretrained(str(final_dir))
+    if trainer.accelerator.is_main_process:
+        trainer.processing_class.save_pretrained(str(final_dir))
 
     from gnivo_cli.curves import final_reward, load_run
     from gnivo_cli.engine.callbacks import peak_memory_mb
@@ -179,11 +171,62 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
         steps=trainer.state.global_step,
         total_time=time.perf_counter() - started,
         timings=trainer.timing_breakdown(),
-        final_reward=final_reward(load_run(output_dir)),
+        final_reward=final_reward(load_run(output_dir)) if trainer.accelerator.is_main_process else None,
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
-    _write_summary(recipe, result, trainer)
+    if trainer.accelerator.is_main_process:
+        _write_summary(recipe, result, trainer)
     return result
+
+
+def _run(trainer: Any, plan: Any, console: Any) -> None:
+    """trainer.train, resumed where the plan says, stopping cleanly on SIGINT/SIGTERM."""
+    from gnivo_cli.engine.run_state import GracefulStop, restore_checkpoint_state, stop_on_signals
+
+    stop = GracefulStop()
+    trainer.add_callback(stop)
+    if plan.checkpoint is not None:
+        restore_checkpoint_state(trainer, plan.checkpoint)
+    try:
+        with stop_on_signals(stop, lambda message: _say(console, message)):
+            trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+    finally:
+        for callback in trainer.callback_handler.callbacks:
+            getattr(callback, "close", lambda: None)()  # restores the terminal (cursor) on any exit
+        for function in trainer.gnivo_reward_functions:
+            function.reward.close()
+    if stop.requested and trainer.state.global_step < trainer.state.max_steps:
+        step = trainer.state.global_step
+        raise TrainingInterrupted(
+            f"stopped by {signal_name(stop.signal)} after step {step}; checkpoint-{step} saved",
+            signum=stop.signal,
+            step=step,
+            output_dir=trainer.args.output_dir,
+        )
+
+
+def signal_name(signum: int | None) -> str:
+    import signal
+
+    return signal.Signals(signum).name if signum else "a signal"
+
+
+def _finished_result(output_dir: Path) -> TrainResult:
+    summary = rundir.read_json(output_dir / rundir.SUMMARY_FILE) or {}
+    return TrainResult(
+        output_dir=output_dir,
+        steps=int(summary.get("steps", 0)),
+        total_time=0.0,
+        timings=summary.get("timings", {}),
+        final_reward=summary.get("final_reward"),
+        peak_memory_mb=summary.get("peak_memory_mb"),
+        already_finished=True,
+    )
+
+
+def _say(console: Any, message: str) -> None:
+    if console is not None:
+        console.print(f"[yellow]{message}[/]", highlight=False)
 
 
 def _quiet_library_warnings() -> None:
@@ -195,10 +238,6 @@ def _quiet_library_warnings() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # weight loading/saving bars would break the live display
-
-
-def _checkpoint_step(checkpoint: Path) -> int:
-    return int(checkpoint.name.split("-")[-1])
 
 
 def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
@@ -218,4 +257,4 @@ def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
         "peak_memory_mb": result.peak_memory_mb,
         "reward_counters": counters,
     }
-    (result.output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    rundir.write_json_atomic(result.output_dir / rundir.SUMMARY_FILE, summary)

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
 
         for line in str(error).splitlines() or [type(error).__name__]:
             err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
-        raise SystemExit(1) from None
+        raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         if _state["debug"]:
             raise

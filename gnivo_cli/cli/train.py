@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,17 @@ def train(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate the recipe and print it; train nothing.")
     ] = False,
+    num_processes: Annotated[
+        int | None,
+        typer.Option("--num-processes", help="Train in N processes: relaunches this command with `accelerate launch`."),
+    ] = None,
+    accelerate_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--accelerate-config",
+            help="An accelerate config (DDP, DeepSpeed, FSDP), e.g. recipes/accelerate/zero2.yaml.",
+        ),
+    ] = None,
 ) -> None:
     """Post-train a model with GN-IVO (or a baseline) as a YAML recipe describes."""
     from gnivo_cli.console import console, err_console
@@ -35,6 +47,11 @@ def train(
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
+    from gnivo_cli.launch import in_launched_worker, relaunch
+
+    if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
+        args = ["train", str(recipe_path), *(f"--set={item}" for item in settings)] + (["--resume"] if resume else [])
+        raise typer.Exit(relaunch(args, num_processes=num_processes, config_file=accelerate_config))
 
     from gnivo_cli.training import train as run_training
 
@@ -44,8 +61,18 @@ def train(
         f"{recipe.training.max_steps} steps -> [cyan]{recipe.training.output_dir}[/]",
         highlight=False,
     )
-    result = run_training(recipe, resume=resume, console=err_console)
-    _print_summary(result)
+    from gnivo_cli.errors import TrainingInterrupted
+
+    try:
+        result = run_training(recipe, resume=resume, console=err_console)
+    except TrainingInterrupted as stopped:
+        err_console.print(f"[yellow]{stopped}[/]", highlight=False)
+        command = ["gnivo", "train", str(recipe_path), *(f"--set={item}" for item in overrides or []), "--resume"]
+        command += ["-o", str(stopped.output_dir)]
+        err_console.print(f"resume with: {shlex.join(command)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(stopped.exit_code) from None
+    if not result.already_finished:
+        _print_summary(result)
 
 
 def _print_summary(result) -> None:

@@ -23,8 +23,10 @@ class RolloutAccountingMixin:
         started = time.perf_counter()
         output = super()._generate_and_score_completions(inputs)
         self.timings["rollout"] += time.perf_counter() - started
-        self.samples_generated += int(output["completion_mask"].shape[0])
-        self.tokens_generated += int(output["completion_mask"].sum().item())
+        # Counted over all processes (each holds its share of the batch): a run's budget, however launched.
+        mask = output["completion_mask"]
+        self.samples_generated += int(mask.shape[0]) * self.accelerator.num_processes
+        self.tokens_generated += int(self.accelerator.gather(mask.sum().reshape(1)).sum().item())
         return output
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):

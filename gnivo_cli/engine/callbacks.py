@@ -12,7 +12,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-METRICS_FILE = "metrics.jsonl"
+from gnivo_cli.rundir import METRICS_FILE
+
 # trl's names -> the columns every algorithm writes.
 _RENAMES = {"frac_reward_zero_std": "frac_uniform_groups"}
 _SKIP = {"epoch", "total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss"}
@@ -29,7 +30,7 @@ def peak_memory_mb() -> float:
 
 
 class MetricsWriter(TrainerCallback):
-    """Appends one JSON object per optimizer step to OUTPUT_DIR/metrics.jsonl."""
+    """Appends one JSON object per optimizer step to OUTPUT_DIR/metrics.jsonl (main process only)."""
 
     def __init__(self, output_dir: str | Path, accounting: Any = None):
         self.path = Path(output_dir) / METRICS_FILE
@@ -37,19 +38,12 @@ class MetricsWriter(TrainerCallback):
         self._last_tokens = 0
         self.last_row: dict[str, Any] = {}
 
-    def truncate_after(self, step: int) -> None:
-        """On resume, drop rows logged after the checkpoint we restart from (they will be redone)."""
-        if not self.path.exists():
-            return
-        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        self.path.write_text("".join(line + "\n" for line in kept))
-
     def on_train_begin(self, args, state, control, **kwargs):
         if self.accounting is not None:
             self._last_tokens = self.accounting.tokens_generated
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not logs or "train_runtime" in logs or state.global_step == 0:
+        if not logs or "train_runtime" in logs or state.global_step == 0 or not state.is_world_process_zero:
             return
         row: dict[str, Any] = {"step": state.global_step}
         for key, value in logs.items():
@@ -81,6 +75,8 @@ class RichProgress(TrainerCallback):
         self.task = None
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
@@ -113,6 +109,10 @@ class RichProgress(TrainerCallback):
             self.progress.update(self.task, completed=state.global_step)
 
     def on_train_end(self, args, state, control, **kwargs):
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live display (and show the cursor again); also called when training fails."""
         if self.progress is not None:
             self.progress.stop()
             self.progress = None

@@ -76,7 +76,7 @@ def test_existing_run_needs_resume_and_resume_continues(tmp_path, tiny_model_dir
     with pytest.raises(GnivoError, match="does not exist; drop --resume"):
         train(elsewhere, resume=True)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(GnivoError, match="no checkpoint"):
+    with pytest.raises(GnivoError, match="holds no gnivo run"):
         train(elsewhere, resume=True)
 
 

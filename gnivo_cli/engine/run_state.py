@@ -1,0 +1,122 @@
+"""What a checkpoint must carry beyond trl's own state, and stopping cleanly on a signal.
+
+trl/transformers checkpoints hold the weights, optimizer, scheduler and the global RNGs. A resumed gnivo
+run also needs its counters (samples and tokens generated, reward counters: `gnivo compare` budgets on
+them) and the trainer's private random generators (group shuffles, sampled prefix points). They go into
+`gnivo_state.json` and `gnivo_rng.pt`, written after everything else, so the state file marks a
+checkpoint as complete.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from gnivo_cli import rundir
+
+
+def _generators(trainer: Any) -> dict[str, Any]:
+    import torch
+
+    return {name: value for name, value in vars(trainer).items() if isinstance(value, torch.Generator)}
+
+
+def _reward_functions(trainer: Any) -> list[Any]:
+    return list(getattr(trainer, "gnivo_reward_functions", []))
+
+
+class CheckpointState(TrainerCallback):
+    """Completes each checkpoint with gnivo's state (on the main process, after trl has saved)."""
+
+    def __init__(self, trainer: Any):
+        self.trainer = trainer
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        import torch
+
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if not folder.is_dir():
+            return
+        generator_states = {name: g.get_state() for name, g in _generators(self.trainer).items()}
+        torch.save(generator_states, folder / rundir.CHECKPOINT_RNG_FILE)
+        counters = capture_counters(self.trainer, state.global_step)
+        rundir.write_json_atomic(folder / rundir.CHECKPOINT_STATE_FILE, counters)  # last: marks it complete
+
+
+def capture_counters(trainer: Any, step: int) -> dict[str, Any]:
+    return {
+        "step": step,
+        "samples_generated": int(getattr(trainer, "samples_generated", 0)),
+        "tokens_generated": int(getattr(trainer, "tokens_generated", 0)),
+        "timings": dict(getattr(trainer, "timings", {})),
+        "reward_counters": {f.__name__: dict(f.counters) for f in _reward_functions(trainer)},
+    }
+
+
+def restore_checkpoint_state(trainer: Any, checkpoint: Path) -> None:
+    """Put counters and private generators back as they were when `checkpoint` was saved."""
+    import torch
+
+    saved = rundir.read_json(checkpoint / rundir.CHECKPOINT_STATE_FILE) or {}
+    trainer.samples_generated = int(saved.get("samples_generated", 0))
+    trainer.tokens_generated = int(saved.get("tokens_generated", 0))
+    if hasattr(trainer, "timings"):
+        trainer.timings.update(saved.get("timings", {}))
+    counters = saved.get("reward_counters", {})
+    for function in _reward_functions(trainer):
+        function.counters.update(counters.get(function.__name__, {}))
+    rng_file = checkpoint / rundir.CHECKPOINT_RNG_FILE
+    if rng_file.is_file():
+        states = torch.load(rng_file, weights_only=True)
+        for name, generator in _generators(trainer).items():
+            if name in states:
+                generator.set_state(states[name])
+
+
+class GracefulStop(TrainerCallback):
+    """After a stop request, the step in progress ends, a checkpoint is saved, and training stops."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.stopped_at: int | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.requested:
+            control.should_save = True
+            control.should_training_stop = True
+            self.stopped_at = state.global_step
+        return control
+
+
+@contextmanager
+def stop_on_signals(stop: GracefulStop, announce: Callable[[str], None]) -> Iterator[None]:
+    """SIGINT/SIGTERM ask `stop` to finish the step and save; a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed in the main thread
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.signal = signum
+        name = signal.Signals(signum).name
+        announce(f"{name}: finishing this step and saving a checkpoint (press Ctrl-C again to stop at once)")
+
+    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

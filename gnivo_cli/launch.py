@@ -1,0 +1,61 @@
+"""`gnivo train --num-processes N`: relaunch the same command under `accelerate launch`.
+
+Several processes are accelerate's job (DDP, DeepSpeed, FSDP); gnivo only builds the command line, so
+`gnivo train --num-processes 2 RECIPE` and `accelerate launch --num_processes 2 -m gnivo_cli train RECIPE`
+are the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gnivo_cli.errors import GnivoError
+
+#: Set by torchrun/accelerate in every worker: a worker never relaunches itself.
+_WORKER_VARIABLES = ("LOCAL_RANK", "WORLD_SIZE")
+
+
+def in_launched_worker() -> bool:
+    return any(name in os.environ for name in _WORKER_VARIABLES)
+
+
+def accelerate_command(
+    gnivo_args: list[str], *, num_processes: int | None, config_file: Path | None, cpu: bool
+) -> list[str]:
+    """The `accelerate launch` command that runs `python -m gnivo_cli GNIVO_ARGS` in each process."""
+    command = [sys.executable, "-m", "accelerate.commands.launch"]
+    if config_file is not None:
+        if not config_file.is_file():
+            raise GnivoError(f"--accelerate-config: {config_file}: no such file")
+        command += ["--config_file", str(config_file)]
+    if num_processes is not None:
+        if num_processes < 1:
+            raise GnivoError(f"--num-processes must be >= 1, got {num_processes}")
+        command += ["--num_processes", str(num_processes)]
+        if config_file is None:
+            command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    if cpu and config_file is None and (num_processes or 1) > 1:
+        # accelerate's `--cpu` launcher starts one process; torchrun's (behind --multi_gpu) starts N, and
+        # ACCELERATE_USE_CPU (see `launch_environment`) makes them a gloo group on the CPU.
+        command.append("--multi_gpu")
+    return [*command, "-m", "gnivo_cli", *gnivo_args]
+
+
+def launch_environment(cpu: bool) -> dict[str, str]:
+    """The environment for the launched processes: on a machine without CUDA, a CPU (gloo) process group."""
+    return {**os.environ, "ACCELERATE_USE_CPU": "1"} if cpu else dict(os.environ)
+
+
+def relaunch(gnivo_args: list[str], *, num_processes: int | None, config_file: Path | None) -> int:
+    """Run the command under accelerate and return its exit code."""
+    import torch
+
+    cpu = not torch.cuda.is_available()
+    command = accelerate_command(gnivo_args, num_processes=num_processes, config_file=config_file, cpu=cpu)
+    try:
+        return subprocess.call(command, env=launch_environment(cpu))
+    except KeyboardInterrupt:
+        return 130

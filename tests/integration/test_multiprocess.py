@@ -1,0 +1,69 @@
+"""Two CPU processes (gloo) under accelerate: whole groups, identical weights, one writer, resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gnivo_cli import rundir
+from gnivo_cli.launch import accelerate_command, launch_environment
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_train import tiny_recipe
+
+pytestmark = pytest.mark.slow
+
+PROBE = Path(__file__).parent / "multiprocess" / "probe_train.py"
+
+
+def _launch(recipe: Path, probe_dir: Path, *extra: str) -> subprocess.CompletedProcess:
+    command = accelerate_command([], num_processes=2, config_file=None, cpu=True)
+    command = [*command[: command.index("-m", 3)], str(PROBE), str(recipe), str(probe_dir), *extra]
+    env = {**launch_environment(cpu=True), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def _reports(probe_dir: Path) -> list[dict]:
+    return [json.loads((probe_dir / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
+
+
+def test_two_processes_train_whole_groups_to_identical_weights_and_resume(tmp_path, tiny_model_dir):
+    recipe = tiny_recipe(
+        tmp_path,
+        tiny_model_dir,
+        rewards="[{name: length, params: {target: 3, tolerance: 3}}]",
+        algorithm="{name: gnivo, num_generations: 2, alpha: 0.5, beta: 0.1}",
+    )
+    run = tmp_path / "run"
+    finished = _launch(recipe, tmp_path / "first", "training.max_steps=2", "training.learning_rate=0.05")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    first = _reports(tmp_path / "first")
+    assert {r["world"] for r in first} == {2}
+    assert first[0]["digest"] == first[1]["digest"]  # DDP kept the ranks in step
+    calls = [call for report in first for call in report["loss_calls"]]
+    assert len(calls) >= 4 and all(call["whole_groups"] for call in calls)
+    assert [row["step"] for row in rundir.read_metrics(run)] == [1, 2]  # one writer
+    assert rundir.read_metrics(run)[-1]["num_samples"] == 2 * 2 * 4  # steps x processes x per-process batch
+    assert json.loads((run / rundir.SUMMARY_FILE).read_text())["samples_generated"] == 16
+
+    resumed = _launch(recipe, tmp_path / "second", "--resume", "training.max_steps=3", "training.learning_rate=0.05")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    second = _reports(tmp_path / "second")
+    assert second[0]["digest"] == second[1]["digest"] != first[0]["digest"]
+    assert [row["step"] for row in rundir.read_metrics(run)] == [1, 2, 3]
+    assert json.loads((run / rundir.SUMMARY_FILE).read_text())["samples_generated"] == 24
+
+
+def test_num_processes_builds_the_accelerate_command(tmp_path):
+    command = accelerate_command(["train", "r.yaml"], num_processes=2, config_file=None, cpu=True)
+    assert command[1:3] == ["-m", "accelerate.commands.launch"]
+    assert command[command.index("--num_processes") + 1] == "2" and "--multi_gpu" in command
+    assert command[-4:] == ["-m", "gnivo_cli", "train", "r.yaml"]
+    config = tmp_path / "zero2.yaml"
+    config.write_text("distributed_type: DEEPSPEED\n")
+    with_config = accelerate_command(["train", "r.yaml"], num_processes=None, config_file=config, cpu=True)
+    assert with_config[with_config.index("--config_file") + 1] == str(config) and "--multi_gpu" not in with_config
