@@ -339,9 +339,12 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
         )
     for index, spec in enumerate(recipe.rewards):
         check(spec.weight >= 0, f"rewards.{index}.weight", f"must be >= 0, got {spec.weight}")
-    from gnivo_cli.data import data_problems
+    from gnivo_cli.data import data_problems, known_row_count, size_problem
 
     problems.extend(data_problems(recipe.data))
+    rows = known_row_count(recipe.data)
+    if not problems and rows is not None and (problem := size_problem(rows, recipe)):
+        problems.append(("data.limit" if recipe.data.limit == rows else "data.source", problem))
     return problems
 
 
