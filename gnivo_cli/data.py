@@ -164,13 +164,13 @@ def read_json_rows(path: Path) -> list[dict[str, Any]]:
 def _load_hub_rows(section: DataSection) -> list[dict[str, Any]]:
     from datasets import load_dataset
 
-    try:
-        dataset = load_dataset(section.source, section.config, split=section.split)
-    except Exception as error:  # the hub raises many types; all mean "could not load this dataset"
-        raise GnivoError(
-            f"data.source: could not load dataset {section.source!r} (split {section.split!r}): "
-            f"{type(error).__name__}: {error}. Offline? Point data.source at a local .jsonl file instead."
-        ) from error
+    from gnivo_cli.hub import from_hub
+
+    dataset = from_hub(
+        f"data.source {section.source!r} (split {section.split!r})",
+        lambda: load_dataset(section.source, section.config, split=section.split),
+        "point data.source at a local .jsonl file instead",
+    )
     return dataset.to_list()
 
 
