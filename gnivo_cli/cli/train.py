@@ -32,6 +32,9 @@ def train(
     if output_dir is not None:
         settings.append(f"training.output_dir={output_dir}")
     recipe = load_recipe(recipe_path, settings)
+    from gnivo_cli.paths import check_output_dir
+
+    check_output_dir(Path(recipe.training.output_dir), "--output-dir" if output_dir else "training.output_dir")
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
