@@ -7,6 +7,7 @@ Each problem becomes one line naming the file, its line and the dotted key path,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import typing
@@ -417,6 +418,15 @@ def _unknown(key: Any, known: list[str]) -> str:
     close = difflib.get_close_matches(str(key), known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
     return f"unknown key{hint}"
+
+
+def recipe_error_at(recipe: Recipe, path: str, message: str) -> RecipeError:
+    """A `RecipeError` for one key of an already validated recipe, located in its file like load errors."""
+    lines: dict[str, int] = {}
+    if recipe.source:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            lines = _key_lines(Path(recipe.source).read_text(encoding="utf-8"))
+    return RecipeError([_locate(path, message, recipe.source, lines, None)])
 
 
 def _locate(

@@ -145,6 +145,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 
     from gnivo_cli.data import load_training_dataset
     from gnivo_cli.engine.callbacks import MetricsWriter, RichProgress
+    from gnivo_cli.model_checks import check_against_model
     from gnivo_cli.models import load_causal_lm, load_tokenizer
 
     set_seed(recipe.training.seed)
@@ -154,6 +155,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
         recipe.model.name, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
     tokenizer = load_tokenizer(recipe.model.name)
+    check_against_model(recipe, model, tokenizer, dataset)
     config = trainer_config(recipe, output_dir, weights)
     trainer = _trainer_class(recipe.algorithm.name)(
         model=model,
