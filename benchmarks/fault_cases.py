@@ -196,8 +196,7 @@ CASES: list[Case] = [
     Case(
         "model-missing-folder",
         _train("missing-model", model={"name": "./no-such-model"}),
-        r"no such model directory",
-        loads_model=True,
+        r"missing-model\.yaml:\d+: model\.name: no such model directory: \./no-such-model",
     ),
     Case("model-without-tokenizer", _no_tokenizer, r"holds no tokenizer", loads_model=True),
     Case(

@@ -340,6 +340,9 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
         )
     for index, spec in enumerate(recipe.rewards):
         check(spec.weight >= 0, f"rewards.{index}.weight", f"must be >= 0, got {spec.weight}")
+    name = recipe.model.name.strip()
+    if name.startswith((".", "/", "~")) and not Path(name).expanduser().exists():
+        problems.append(("model.name", f"no such model directory: {name}"))
     from gnivo_cli.data import data_problems, known_row_count, size_problem
 
     problems.extend(data_problems(recipe.data))
