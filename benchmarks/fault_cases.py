@@ -76,6 +76,13 @@ def _output_is_file(w: Workspace) -> list[str]:
     return ["train", str(w.recipe("train-output-is-a-file")), "-o", str(w.path("a-file"))]
 
 
+def _broken_adapter(w: Workspace) -> list[str]:
+    adapter = w.path("broken-adapter")
+    adapter.mkdir(exist_ok=True)
+    (adapter / "adapter_config.json").write_text("{not json")
+    return ["train", str(w.recipe("model-broken-adapter", model={"name": str(adapter)}))]
+
+
 UNREACHABLE_HUB = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
 UNREACHABLE_HUB |= {"HF_DATASETS_OFFLINE": ""}
 OFFLINE = {"HF_HUB_OFFLINE": "1"}
@@ -166,6 +173,27 @@ CASES: list[Case] = [
         lambda w: ["train", str(w.recipe("set-no-value")), "--set", "training.max_steps"],
         r"--set 'training\.max_steps': expected key\.path=value",
     ),
+    Case(
+        "recipe-reward-weights-all-zero",
+        _train("zero-weights", rewards=[{"name": "math", "weight": 0}]),
+        r"rewards: every reward has weight 0",
+    ),
+    Case(
+        "recipe-synthetic-count-huge",
+        _train("huge-count", data={"synthetic": {"count": 10**9}}),
+        r"data\.synthetic: count must be <= 1000000",
+    ),
+    Case("recipe-is-a-directory", lambda w: ["train", str(w.root)], r"cannot read recipe: Is a directory"),
+    Case(
+        "yaml-two-documents",
+        _train_text("two-docs", "rewards: [math]\n---\ntraining: {max_steps: 2}\n"),
+        r"two-docs\.yaml:2: invalid YAML: expected a single document",
+    ),
+    Case(
+        "yaml-python-tag",
+        _train_text("python-tag", "rewards: [math]\ntraining: !!python/object/apply:os.system [echo hi]\n"),
+        r"python-tag\.yaml:2: invalid YAML: could not determine a constructor",
+    ),
     # Data that would train on nonsense.
     Case(
         "data-template-unknown-column",
@@ -192,12 +220,26 @@ CASES: list[Case] = [
         _train("limit", data={"limit": 1}, training={"per_device_batch_size": 4}),
         r"data\.limit: has 1 prompt, fewer than the 2 one step needs",
     ),
+    Case(
+        "data-prompt-not-text",
+        _data_file("list-prompt", '{"problem": ["a", "b"], "answer": "1"}\n' * 2),
+        r"data row 1 of .*column 'problem' holds a list, not text",
+    ),
+    Case(
+        "data-source-csv",
+        lambda w: [
+            "train",
+            str(w.recipe("csv", data={"source": str(w.file("rows.csv", "problem\n1+1\n")), "synthetic": None})),
+        ],
+        r"data\.source: .*rows\.csv: only \.jsonl and \.json files are read",
+    ),
     # Models.
     Case(
         "model-missing-folder",
         _train("missing-model", model={"name": "./no-such-model"}),
         r"missing-model\.yaml:\d+: model\.name: no such model directory: \./no-such-model",
     ),
+    Case("model-broken-adapter-config", _broken_adapter, r"adapter_config\.json: not valid JSON", loads_model=True),
     Case("model-without-tokenizer", _no_tokenizer, r"holds no tokenizer", loads_model=True),
     Case(
         "model-truncated-weights",

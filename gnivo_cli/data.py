@@ -53,6 +53,7 @@ class ArithmeticTask:
 
 
 SYNTHETIC_TASKS: dict[str, type] = {"arithmetic": ArithmeticTask}
+SYNTHETIC_COUNT_LIMIT = 1_000_000  # generated in memory at every start
 _OPERATIONS = {"+", "-", "*"}
 
 
@@ -112,6 +113,8 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
             task = _synthetic_task(section)
             if task.count < 1 or task.terms < 2 or task.low > task.high:
                 problems.append(("data.synthetic", "needs count >= 1, terms >= 2 and low <= high"))
+            if task.count > SYNTHETIC_COUNT_LIMIT or task.terms > 100:
+                problems.append(("data.synthetic", f"count must be <= {SYNTHETIC_COUNT_LIMIT} and terms <= 100"))
             columns = {"prompt", *dataclasses.replace(task, count=1).rows()[0]}
             if section.prompt_column not in columns:
                 problems.append(("data.prompt_column", f"{section.source} has no column {section.prompt_column!r}"))
@@ -120,8 +123,12 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
                 problems.append(("data.prompt_template", _missing_columns(missing, columns)))
     elif section.synthetic:
         problems.append(("data.synthetic", "only applies to a synthetic:NAME source"))
-    elif _looks_like_file(section.source) and not Path(section.source).expanduser().is_file():
-        problems.append(("data.source", f"no such file: {section.source}"))
+    elif _looks_like_file(section.source):
+        path = Path(section.source).expanduser()
+        if not path.is_file():
+            problems.append(("data.source", f"no such file: {section.source}"))
+        elif path.suffix not in (".jsonl", ".json"):
+            problems.append(("data.source", f"{section.source}: only .jsonl and .json files are read"))
     return problems
 
 
@@ -134,7 +141,8 @@ def known_row_count(section: DataSection) -> int | None:
 
 
 def _looks_like_file(source: str) -> bool:
-    return source.endswith((".jsonl", ".json")) or source.startswith((".", "/", "~"))
+    """A local path rather than a hub dataset id: a JSON(L) name, an explicit path, or an existing file."""
+    return source.endswith((".jsonl", ".json")) or source.startswith((".", "/", "~")) or Path(source).is_file()
 
 
 def load_rows(section: DataSection) -> list[dict[str, Any]]:
@@ -216,6 +224,11 @@ def _check_row_values(row: dict[str, Any], number: int, section: DataSection, ne
     for name in [section.prompt_column, *needed]:
         column = section.prompt_column if name == "prompt" else name
         value = row[column]
+        if isinstance(value, list | dict):
+            raise GnivoError(
+                f"{where}data row {number} of {section.source}: column {column!r} holds a {type(value).__name__}, "
+                "not text (a chat prompt is a list of {role, content} messages)"
+            )
         if value is None or (isinstance(value, str) and not value.strip()):
             state = "null" if value is None else "empty"
             raise GnivoError(

@@ -123,7 +123,12 @@ def is_adapter(path: str) -> bool:
 
 def adapter_base(path: str) -> str:
     """The base model an adapter directory was trained on, resolved like any reference."""
-    config = json.loads(Path(path, ADAPTER_CONFIG).read_text())
+    try:
+        config = json.loads(Path(path, ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: expected a JSON object")
     base = config.get("base_model_name_or_path")
     if not base:
         raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG} names no base_model_name_or_path")

@@ -213,7 +213,8 @@ def parse_yaml(text: str, where: str | None = None) -> Any:
         mark = getattr(error, "problem_mark", None)
         location = f"{where}:{mark.line + 1}" if where and mark else where
         problem = getattr(error, "problem", None) or str(error)
-        raise RecipeError([f"invalid YAML: {problem}"], source=location) from None
+        context = getattr(error, "context", None)  # e.g. "expected a single document in the stream"
+        raise RecipeError([f"invalid YAML: {context + ', ' if context else ''}{problem}"], source=location) from None
 
 
 def recipe_from_dict(
@@ -343,6 +344,8 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
     name = recipe.model.name.strip()
     if name.startswith((".", "/", "~")) and not Path(name).expanduser().exists():
         problems.append(("model.name", f"no such model directory: {name}"))
+    if recipe.rewards and not any(spec.weight > 0 for spec in recipe.rewards):
+        problems.append(("rewards", "every reward has weight 0, so every sample scores 0 and nothing is learned"))
     from gnivo_cli.data import data_problems, known_row_count, size_problem
 
     problems.extend(data_problems(recipe.data))

@@ -39,6 +39,13 @@ def train(
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
 
+    import importlib.util
+
+    if recipe.generation.use_vllm and importlib.util.find_spec("vllm") is None:
+        from gnivo_cli.recipe import recipe_error_at
+
+        raise recipe_error_at(recipe, "generation.use_vllm", "vllm is not installed: `pip install vllm`, or set false")
+
     from gnivo_cli.training import train as run_training
 
     algo = recipe.algorithm
