@@ -138,3 +138,21 @@ def test_recipe_error_at_locates_a_key_of_a_loaded_recipe(tmp_path):
     error = recipe_error_at(load_recipe(path), "generation.max_new_tokens", "too long")
     assert error.problems == [f"{path}:4: generation.max_new_tokens: too long"]
     assert recipe_error_at(Recipe(), "lora.r", "x").problems == ["lora.r: x"]
+
+
+def test_train_refuses_use_vllm_without_vllm_before_loading(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from gnivo_cli.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    path = tmp_path / "r.yaml"
+    path.write_text(f"rewards: [math]\ngeneration:\n  use_vllm: true\ntraining: {{output_dir: '{tmp_path / 'run'}'}}\n")
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(path)])
+    assert info.value.code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {path}:3: generation.use_vllm: vllm is not installed: `pip install vllm`, or set false"
+    )
+    assert not (tmp_path / "run").exists()
