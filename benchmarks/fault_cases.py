@@ -274,6 +274,7 @@ CASES: list[Case] = [
         r"could not load HuggingFaceH4/aime_2024 .*out of reach \(cannot connect to 127\.0\.0\.1:9.*--data",
         env=UNREACHABLE_HUB,
         loads_model=True,
+        max_stderr_lines=1,
     ),
     Case(
         "hub-model-offline",
@@ -281,6 +282,7 @@ CASES: list[Case] = [
         r"could not load model 'gnivo-faults/absent-model': not in the local cache.*HF_HUB_OFFLINE is set",
         env=OFFLINE,
         loads_model=True,
+        max_stderr_lines=3,  # the run header, wrapped, and the error
     ),
     Case(
         "hub-dataset-unreachable",
@@ -288,5 +290,6 @@ CASES: list[Case] = [
         r"could not load data\.source 'gnivo-faults/absent-data' .*out of reach",
         env=UNREACHABLE_HUB,
         loads_model=True,
+        max_stderr_lines=3,  # the run header, wrapped, and the error
     ),
 ]

@@ -58,6 +58,7 @@ class Case:
     timeout_s: float = 120
     loads_model: bool = False  # the command gets as far as loading the tiny model (slower)
     run: Callable[[Workspace, Case], Outcome] | None = None  # a custom run (signals, resume); default: once
+    max_stderr_lines: int | None = None  # e.g. no retry warnings before the error
 
     @property
     def expected(self) -> str:
@@ -74,6 +75,9 @@ def verdict(case: Case, outcome: Outcome) -> str | None:
         return f"exit {outcome.exit_code}, expected {case.exit_code}"
     if not re.search(case.expect, outcome.error_line):
         return f"error line does not match {case.expect!r}"
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    if case.max_stderr_lines is not None and len(lines) > case.max_stderr_lines:
+        return f"printed {len(lines)} lines on stderr, at most {case.max_stderr_lines} expected"
     return None
 
 

@@ -3,6 +3,7 @@ the exit code, no traceback, and the first error line as the case expects."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
@@ -72,4 +73,10 @@ def test_verdict_catches_a_traceback_and_a_wrong_message():
     assert "does not match" in verdict(case, Outcome(1, "error: something else"))
     assert verdict(case, Outcome(0, "")) == "exit 0, expected 1"
     assert "did not finish" in verdict(case, Outcome(None, ""))
+    chatty = Outcome(1, "Retrying in 1s\n" * 3 + "error: training.learning_rate: must be a finite number, got inf")
+    assert verdict(case, chatty) is None
+    assert (
+        verdict(dataclasses.replace(case, max_stderr_lines=1), chatty)
+        == "printed 4 lines on stderr, at most 1 expected"
+    )
     assert os.environ.get("HF_HUB_OFFLINE") == "1"  # the in-process runner leaves the test environment as it was
