@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from gnivo_cli.errors import RecipeError
+from gnivo_cli.recipe_yaml import RecipeLoader, StrictYAMLError, key_lines, parse_yaml
 from gnivo_cli.schema import bounds, matches_type, type_problem, value_problem
 
 Algorithm = Literal["gnivo", "gnivo-onestep", "grpo", "rloo"]
@@ -163,58 +164,9 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(["the recipe must be a mapping of sections (model, data, rewards, ...)"], source=str(path))
-    lines = _key_lines(text)
+    lines = key_lines(text)
     raw = apply_overrides(raw, overrides or [])
     return recipe_from_dict(raw, source=str(path), lines=lines, overridden=_override_keys(overrides or []))
-
-
-class RecipeLoader(yaml.SafeLoader):
-    """`yaml.safe_load` for recipes, stricter: a repeated key is an error rather than silently the last one
-    wins, and aliases (`*name`) are refused, so a small file cannot expand into a huge document."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise _StrictYAMLError(
-                f"YAML aliases (*{event.anchor}) are not supported in recipes; write the value out", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, list | dict):
-                raise _StrictYAMLError(f"a key must be a plain value, got {key!r}", key_node.start_mark)
-            if key in seen:
-                raise _StrictYAMLError(
-                    f"duplicate key {key!r} (first at line {seen[key]}); YAML would silently keep only the last",
-                    key_node.start_mark,
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-
-class _StrictYAMLError(yaml.YAMLError):
-    def __init__(self, problem: str, mark: Any):
-        super().__init__(problem)
-        self.problem, self.problem_mark = problem, mark
-
-
-def parse_yaml(text: str, where: str | None = None) -> Any:
-    """A YAML document read with `RecipeLoader`; an error is a `RecipeError` naming `where`:line."""
-    try:
-        return yaml.load(text, Loader=RecipeLoader)  # a SafeLoader
-    except _StrictYAMLError as error:
-        line = f":{error.problem_mark.line + 1}" if where and error.problem_mark else ""
-        raise RecipeError([error.problem], source=f"{where}{line}" if where else None) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        location = f"{where}:{mark.line + 1}" if where and mark else where
-        problem = getattr(error, "problem", None) or str(error)
-        context = getattr(error, "context", None)  # e.g. "expected a single document in the stream"
-        raise RecipeError([f"invalid YAML: {context + ', ' if context else ''}{problem}"], source=location) from None
 
 
 def recipe_from_dict(
@@ -378,7 +330,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             raise RecipeError([f"--set {override!r}: expected key.path=value"])
         try:
             value = yaml.load(text, Loader=RecipeLoader)  # a SafeLoader
-        except _StrictYAMLError as error:
+        except StrictYAMLError as error:
             raise RecipeError([f"--set {override!r}: {error.problem}"]) from None
         except yaml.YAMLError:
             value = text  # an unparsable value is taken as a plain string; type checks follow
@@ -431,7 +383,7 @@ def recipe_error_at(recipe: Recipe, path: str, message: str) -> RecipeError:
     lines: dict[str, int] = {}
     if recipe.source:
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            lines = _key_lines(Path(recipe.source).read_text(encoding="utf-8"))
+            lines = key_lines(Path(recipe.source).read_text(encoding="utf-8"))
     return RecipeError([_locate(path, message, recipe.source, lines, None)])
 
 
@@ -453,28 +405,3 @@ def _nearest_line(path: str, lines: dict[str, int]) -> int | None:
             return line
         parts.pop()
     return None
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Map each dotted key path of a YAML document to its 1-based line number."""
-    try:
-        root = yaml.compose(text, Loader=RecipeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-                lines[path] = key_node.start_mark.line + 1
-                walk(value_node, path)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                path = f"{prefix}.{index}"
-                lines[path] = item.start_mark.line + 1
-                walk(item, path)
-
-    if root is not None:
-        walk(root, "")
-    return lines
