@@ -84,7 +84,9 @@ def _broken_adapter(w: Workspace) -> list[str]:
 
 
 UNREACHABLE_HUB = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
-UNREACHABLE_HUB |= {"HF_DATASETS_OFFLINE": ""}
+UNREACHABLE_HUB |= {"HF_DATASETS_OFFLINE": ""} | {
+    name: "" for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+}
 OFFLINE = {"HF_HUB_OFFLINE": "1"}
 
 CASES: list[Case] = [
@@ -176,7 +178,7 @@ CASES: list[Case] = [
     Case(
         "recipe-reward-weights-all-zero",
         _train("zero-weights", rewards=[{"name": "math", "weight": 0}]),
-        r"rewards: every reward has weight 0",
+        r"rewards: no reward has a weight > 0",
     ),
     Case(
         "recipe-synthetic-count-huge",

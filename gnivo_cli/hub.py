@@ -31,9 +31,21 @@ def offline_reason() -> str | None:
         if os.environ.get(name, "").strip().lower() in _TRUE:
             return f"{name} is set"
     endpoint = os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+    if _proxied(endpoint):
+        return None  # a direct connection says nothing about the way through a proxy: let the libraries try
     if endpoint not in _probe_result:
         _probe_result[endpoint] = _probe(endpoint)
     return _probe_result[endpoint]
+
+
+def _proxied(endpoint: str) -> bool:
+    from urllib.request import getproxies, proxy_bypass
+
+    scheme = urlsplit(endpoint).scheme or "https"
+    proxies = getproxies()  # HTTPS_PROXY, ALL_PROXY, ... from the environment
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not proxy_bypass(urlsplit(endpoint).hostname or "")
 
 
 def _probe(endpoint: str) -> str | None:

@@ -297,7 +297,7 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
     if name.startswith((".", "/", "~")) and not Path(name).expanduser().exists():
         problems.append(("model.name", f"no such model directory: {name}"))
     if recipe.rewards and not any(spec.weight > 0 for spec in recipe.rewards):
-        problems.append(("rewards", "every reward has weight 0, so every sample scores 0 and nothing is learned"))
+        problems.append(("rewards", "no reward has a weight > 0, so every sample scores 0 and nothing is learned"))
     from gnivo_cli.data import data_problems, known_row_count, size_problem
 
     problems.extend(data_problems(recipe.data))

@@ -14,7 +14,9 @@ UNREACHABLE = "http://127.0.0.1:9"  # the discard port on this machine: nothing 
 
 @pytest.fixture
 def online_env(monkeypatch):
-    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", UNREACHABLE)
     monkeypatch.setattr(hub, "_probe_result", {})
@@ -72,3 +74,9 @@ def test_a_reachable_hub_reports_the_library_error_in_one_line(monkeypatch):
         r"repository not found\); hint$",
     ):
         hub.from_hub("x", load, "hint")
+
+
+def test_behind_a_proxy_the_libraries_decide(online_env):
+    online_env.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # never contacted: its presence skips the probe
+    online_env.setattr(hub, "_probe", lambda endpoint: pytest.fail("probed directly although a proxy is set"))
+    assert hub.offline_reason() is None
