@@ -84,9 +84,8 @@ def _broken_adapter(w: Workspace) -> list[str]:
 
 
 UNREACHABLE_HUB = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
-UNREACHABLE_HUB |= {"HF_DATASETS_OFFLINE": ""} | {
-    name: "" for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
-}
+PROXIES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+UNREACHABLE_HUB |= {"HF_DATASETS_OFFLINE": ""} | dict.fromkeys(PROXIES, "")
 OFFLINE = {"HF_HUB_OFFLINE": "1"}
 
 CASES: list[Case] = [
