@@ -6,6 +6,7 @@ template) plus the dataset's other columns, which reach the rewards as keyword a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 SYNTHETIC_PREFIX = "synthetic:"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# A `{name}` right after a letter, `\`, `^`, `_` or `}` is LaTeX (`\boxed{x}`, `x^{2}`, `\frac{a}{b}`), not a column.
+_TEMPLATE_COLUMN = re.compile(r"(?<![\w\\^_}])\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ArithmeticTask:
 
 
 SYNTHETIC_TASKS: dict[str, type] = {"arithmetic": ArithmeticTask}
+SYNTHETIC_COUNT_LIMIT = 1_000_000  # generated in memory at every start
 _OPERATIONS = {"+", "-", "*"}
 
 
@@ -60,6 +64,33 @@ def _synthetic_task(section: DataSection) -> Any:
     if "operations" in params:
         params["operations"] = tuple(params["operations"])
     return task_cls(**params)
+
+
+def template_columns(template: str) -> list[str]:
+    """The columns a prompt template reads (`{prompt}` is the prompt column), LaTeX braces aside."""
+    return list(dict.fromkeys(_TEMPLATE_COLUMN.findall(template)))
+
+
+def prompts_per_step(recipe: Any) -> int:
+    """How many distinct prompts one optimizer step draws: trl drops a last, incomplete batch, so a
+    dataset with fewer rows than this trains zero steps."""
+    train = recipe.training
+    completions = train.per_device_batch_size * train.gradient_accumulation_steps
+    return max(1, completions // recipe.algorithm.num_generations)
+
+
+def size_problem(rows: int, recipe: Any) -> str | None:
+    """Why `rows` prompts are too few for one step of `recipe`, or None."""
+    needed = prompts_per_step(recipe)
+    if rows >= needed:
+        return None
+    train = recipe.training
+    return (
+        f"has {rows} prompt{'s' if rows != 1 else ''}, fewer than the {needed} one step needs "
+        f"(training.per_device_batch_size {train.per_device_batch_size} x gradient_accumulation_steps "
+        f"{train.gradient_accumulation_steps} / algorithm.num_generations {recipe.algorithm.num_generations}); "
+        "add rows or lower the batch"
+    )
 
 
 def data_problems(section: DataSection) -> list[tuple[str, str]]:
@@ -82,15 +113,36 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
             task = _synthetic_task(section)
             if task.count < 1 or task.terms < 2 or task.low > task.high:
                 problems.append(("data.synthetic", "needs count >= 1, terms >= 2 and low <= high"))
+            if task.count > SYNTHETIC_COUNT_LIMIT or task.terms > 100:
+                problems.append(("data.synthetic", f"count must be <= {SYNTHETIC_COUNT_LIMIT} and terms <= 100"))
+            columns = {"prompt", *dataclasses.replace(task, count=1).rows()[0]}
+            if section.prompt_column not in columns:
+                problems.append(("data.prompt_column", f"{section.source} has no column {section.prompt_column!r}"))
+            missing = [name for name in template_columns(section.prompt_template) if name not in columns]
+            if missing:
+                problems.append(("data.prompt_template", _missing_columns(missing, columns)))
     elif section.synthetic:
         problems.append(("data.synthetic", "only applies to a synthetic:NAME source"))
-    elif _looks_like_file(section.source) and not Path(section.source).expanduser().is_file():
-        problems.append(("data.source", f"no such file: {section.source}"))
+    elif _looks_like_file(section.source):
+        path = Path(section.source).expanduser()
+        if not path.is_file():
+            problems.append(("data.source", f"no such file: {section.source}"))
+        elif path.suffix not in (".jsonl", ".json"):
+            problems.append(("data.source", f"{section.source}: only .jsonl and .json files are read"))
     return problems
 
 
+def known_row_count(section: DataSection) -> int | None:
+    """The most rows the data can yield, where that is known without loading it (a synthetic task, a limit)."""
+    counts = [section.limit] if section.limit else []
+    if section.source.startswith(SYNTHETIC_PREFIX) and not data_problems(section):
+        counts.append(_synthetic_task(section).count)
+    return min(counts, default=None)
+
+
 def _looks_like_file(source: str) -> bool:
-    return source.endswith((".jsonl", ".json")) or source.startswith((".", "/", "~"))
+    """A local path rather than a hub dataset id: a JSON(L) name, an explicit path, or an existing file."""
+    return source.endswith((".jsonl", ".json")) or source.startswith((".", "/", "~")) or Path(source).is_file()
 
 
 def load_rows(section: DataSection) -> list[dict[str, Any]]:
@@ -120,13 +172,13 @@ def read_json_rows(path: Path) -> list[dict[str, Any]]:
 def _load_hub_rows(section: DataSection) -> list[dict[str, Any]]:
     from datasets import load_dataset
 
-    try:
-        dataset = load_dataset(section.source, section.config, split=section.split)
-    except Exception as error:  # the hub raises many types; all mean "could not load this dataset"
-        raise GnivoError(
-            f"data.source: could not load dataset {section.source!r} (split {section.split!r}): "
-            f"{type(error).__name__}: {error}. Offline? Point data.source at a local .jsonl file instead."
-        ) from error
+    from gnivo_cli.hub import from_hub
+
+    dataset = from_hub(
+        f"data.source {section.source!r} (split {section.split!r})",
+        lambda: load_dataset(section.source, section.config, split=section.split),
+        "point data.source at a local .jsonl file instead",
+    )
     return dataset.to_list()
 
 
@@ -137,11 +189,17 @@ def render_prompt(template: str, row: dict[str, Any], prompt_column: str) -> str
 
 
 def build_prompts(rows: list[dict[str, Any]], section: DataSection, source: str | None = None) -> list[dict]:
-    """Rows -> trl rows: a conversational `prompt` plus every other column."""
+    """Rows -> trl rows: a conversational `prompt` plus every other column.
+
+    A row missing a column the prompt needs, or holding null or empty text there, is an error: training
+    on the literal text "None" or "{colum}" would run without complaint and learn nothing useful."""
+    where = f"{source}: " if source else ""
+    needed = template_columns(section.prompt_template)
     built = []
     for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise GnivoError(f"{where}data row {number} is {type(row).__name__}, not an object with columns")
         if section.prompt_column not in row:
-            where = f"{source}: " if source else ""
             raise GnivoError(
                 f"{where}data row {number} has no column {section.prompt_column!r} (data.prompt_column); "
                 f"it has: {', '.join(sorted(row))}"
@@ -150,11 +208,38 @@ def build_prompts(rows: list[dict[str, Any]], section: DataSection, source: str 
         if _is_conversation(row[section.prompt_column]):
             messages.extend(row[section.prompt_column])  # already chat messages: keep their roles
         else:
+            _check_row_values(row, number, section, needed, where)
             text = render_prompt(section.prompt_template, row, section.prompt_column)
             messages.append({"role": "user", "content": text})
         extra = {k: v for k, v in row.items() if k != "prompt"}
         built.append({**extra, "prompt": messages})
     return built
+
+
+def _check_row_values(row: dict[str, Any], number: int, section: DataSection, needed: list[str], where: str) -> None:
+    missing = [name for name in needed if name != "prompt" and name not in row]
+    if missing:
+        columns = _missing_columns(missing, {"prompt", *row})
+        raise GnivoError(f"{where}data.prompt_template {columns} (row {number} of {section.source})")
+    for name in [section.prompt_column, *needed]:
+        column = section.prompt_column if name == "prompt" else name
+        value = row[column]
+        if isinstance(value, list | dict):
+            raise GnivoError(
+                f"{where}data row {number} of {section.source}: column {column!r} holds a {type(value).__name__}, "
+                "not text (a chat prompt is a list of {role, content} messages)"
+            )
+        if value is None or (isinstance(value, str) and not value.strip()):
+            state = "null" if value is None else "empty"
+            raise GnivoError(
+                f"{where}data row {number} of {section.source}: column {column!r} is {state}; fix or drop the row "
+                "(it would train on the text 'None' or on nothing)"
+            )
+
+
+def _missing_columns(missing: list[str], columns: set[str] | list[str]) -> str:
+    names = ", ".join("{" + name + "}" for name in missing)
+    return f"names {names}, which the data lacks (columns: {', '.join(sorted(columns))})"
 
 
 def _is_conversation(value: Any) -> bool:
@@ -168,3 +253,13 @@ def load_prompt_dataset(section: DataSection, source: str | None = None) -> Data
     if not rows:
         raise GnivoError(f"data.source {section.source!r} has no rows")
     return Dataset.from_list(build_prompts(rows, section, source))
+
+
+def load_training_dataset(recipe: Any) -> Dataset:
+    """The recipe's prompts, refused before any model loads when there are too few for one step."""
+    dataset = load_prompt_dataset(recipe.data, recipe.source)
+    problem = size_problem(len(dataset), recipe)
+    if problem:
+        where = f"{recipe.source}: " if recipe.source else ""
+        raise GnivoError(f"{where}data.source {recipe.data.source!r} {problem}")
+    return dataset

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gnivo_cli.errors import ModelNotFoundError
+from gnivo_cli.errors import GnivoError, ModelNotFoundError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -123,24 +123,60 @@ def is_adapter(path: str) -> bool:
 
 def adapter_base(path: str) -> str:
     """The base model an adapter directory was trained on, resolved like any reference."""
-    config = json.loads(Path(path, ADAPTER_CONFIG).read_text())
+    try:
+        config = json.loads(Path(path, ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: expected a JSON object")
     base = config.get("base_model_name_or_path")
     if not base:
         raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG} names no base_model_name_or_path")
     return resolve_model(base)
 
 
-def load_tokenizer(ref: str, *, padding_side: str = "left") -> PreTrainedTokenizerBase:
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "spiece.model")
+
+
+def _is_hub_id(path: str) -> bool:
+    return not Path(path).exists()
+
+
+def _load(ref: str, path: str, what: str, load: Any) -> Any:
+    """Run a `from_pretrained` call: from the hub through `from_hub`; from a local folder with any failure
+    (a truncated or corrupt file, an unknown architecture) reported as one line naming the folder."""
+    if _is_hub_id(path):
+        from gnivo_cli.hub import from_hub
+
+        return from_hub(f"{what} {ref!r}", load, "pass a local model folder instead")
+    try:
+        return load()
+    except Exception as error:  # safetensors, torch and transformers each raise their own types here
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ModelNotFoundError(
+            f"{ref}: could not load the {what} from {path} ({type(error).__name__}: {detail[:300]}); "
+            "is the folder complete?"
+        ) from error
+
+
+def load_tokenizer(ref: str, *, padding_side: str = "left", trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
     from transformers import AutoTokenizer
 
     path = resolve_model(ref)
     source = path
     if is_adapter(path) and not Path(path, "tokenizer_config.json").is_file():
         source = adapter_base(path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, padding_side=padding_side)
-    except OSError as error:
-        raise ModelNotFoundError(f"{ref}: could not load tokenizer ({type(error).__name__}: {error})") from error
+    if not _is_hub_id(source) and not any(Path(source, name).is_file() for name in TOKENIZER_FILES):
+        raise ModelNotFoundError(
+            f"{ref}: {source} holds no tokenizer (none of {', '.join(TOKENIZER_FILES[:2])}); "
+            "save the model's tokenizer there with tokenizer.save_pretrained(...)"
+        )
+    tokenizer = _load(
+        ref,
+        source,
+        "tokenizer",
+        lambda: AutoTokenizer.from_pretrained(source, padding_side=padding_side, trust_remote_code=trust_remote_code),
+    )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -157,24 +193,57 @@ def _dtype(name: str | None) -> Any:
         raise ModelNotFoundError(f"unknown dtype {name!r}: use auto, float32, bfloat16 or float16") from None
 
 
+def check_device(device: str) -> None:
+    """Refuse a device name torch does not know, or one this machine does not have, before loading."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise GnivoError(f"--device {device!r}: not a device; use cpu, cuda, cuda:N or mps") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise GnivoError(f"--device {device!r}: no CUDA GPU is visible on this machine; use cpu")
+        if parsed.index is not None and parsed.index >= count:
+            raise GnivoError(f"--device {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise GnivoError(f"--device {device!r}: MPS is not available on this machine; use cpu")
+
+
+def _weights_kwargs(path: str, trust_remote_code: bool) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if not _is_hub_id(path) and any(Path(path).glob("*.safetensors")):
+        kwargs["use_safetensors"] = True  # never unpickle a .bin next to safetensors weights
+    if trust_remote_code:
+        from gnivo_cli.console import err_console
+
+        err_console.print(
+            f"[yellow]warning:[/] trust_remote_code is on: Python code shipped with {path} will run on this machine",
+            highlight=False,
+        )
+    return kwargs
+
+
 def load_causal_lm(
     ref: str, *, dtype: str | None = None, device: str | None = None, trust_remote_code: bool = False
 ) -> PreTrainedModel:
     """Load a causal LM; a PEFT adapter directory is loaded onto its base model."""
     from transformers import AutoModelForCausalLM
 
+    if device:
+        check_device(device)
     path = resolve_model(ref)
-    kwargs: dict[str, Any] = {"dtype": _dtype(dtype), "trust_remote_code": trust_remote_code}
-    try:
-        if is_adapter(path):
-            from peft import PeftModel
+    if is_adapter(path):
+        from peft import PeftModel
 
-            base = AutoModelForCausalLM.from_pretrained(adapter_base(path), **kwargs)
-            model = PeftModel.from_pretrained(base, path)
-        else:
-            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    except OSError as error:
-        raise ModelNotFoundError(f"{ref}: could not load model ({error.__class__.__name__}: {error})") from error
+        base_path = adapter_base(path)
+        kwargs = {"dtype": _dtype(dtype), **_weights_kwargs(base_path, trust_remote_code)}
+        base = _load(ref, base_path, "model", lambda: AutoModelForCausalLM.from_pretrained(base_path, **kwargs))
+        model = _load(ref, path, "adapter", lambda: PeftModel.from_pretrained(base, path))
+    else:
+        kwargs = {"dtype": _dtype(dtype), **_weights_kwargs(path, trust_remote_code)}
+        model = _load(ref, path, "model", lambda: AutoModelForCausalLM.from_pretrained(path, **kwargs))
     if device:
         model = model.to(device)
     return model
@@ -185,5 +254,5 @@ def load_model_and_tokenizer(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     return (
         load_causal_lm(ref, dtype=dtype, device=device, trust_remote_code=trust_remote_code),
-        load_tokenizer(ref),
+        load_tokenizer(ref, trust_remote_code=trust_remote_code),
     )

@@ -7,6 +7,7 @@ Each problem becomes one line naming the file, its line and the dotted key path,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import typing
@@ -18,12 +19,14 @@ import yaml
 
 from gnivo_cli.algorithms import ALGORITHMS, OWNED_KEYS, unknown_algorithm
 from gnivo_cli.errors import RecipeError
-from gnivo_cli.schema import describe_type, matches_type
+from gnivo_cli.recipe_yaml import RecipeLoader, StrictYAMLError, key_lines, parse_yaml
+from gnivo_cli.schema import bounds, matches_type, type_problem, value_problem
 
 
 @dataclass(frozen=True)
 class ModelSection:
-    name: str = "embedded"  # hub id, local directory, or the embedded SmolLM2-135M-Instruct
+    # hub id, local directory, or the embedded SmolLM2-135M-Instruct
+    name: str = field(default="embedded", metadata=bounds(nonempty=True))
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     trust_remote_code: bool = False
 
@@ -31,21 +34,23 @@ class ModelSection:
 @dataclass(frozen=True)
 class LoraSection:
     enabled: bool = False
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: str | list[str] = "all-linear"
+    r: int = field(default=16, metadata=bounds(ge=1))
+    alpha: int = field(default=32, metadata=bounds(ge=1))  # LoRA's scale is alpha / r: 0 would train nothing
+    dropout: float = field(default=0.05, metadata=bounds(ge=0, lt=1))
+    target_modules: str | list[str] = field(default="all-linear", metadata=bounds(nonempty=True))
 
 
 @dataclass(frozen=True)
 class DataSection:
-    source: str = "synthetic:arithmetic"  # synthetic:NAME, a .jsonl/.json path, or a Hugging Face dataset id
-    split: str = "train"
+    # synthetic:NAME, a .jsonl/.json path, or a Hugging Face dataset id
+    source: str = field(default="synthetic:arithmetic", metadata=bounds(nonempty=True))
+    split: str = field(default="train", metadata=bounds(nonempty=True))
     config: str | None = None  # the Hugging Face dataset config name, where it has several
-    prompt_column: str = "problem"
-    prompt_template: str = "{prompt}"  # `{prompt}` is the prompt column; other `{column}` names also work
+    prompt_column: str = field(default="problem", metadata=bounds(nonempty=True))
+    # `{prompt}` is the prompt column; other `{column}` names also work
+    prompt_template: str = field(default="{prompt}", metadata=bounds(nonempty=True))
     system_prompt: str | None = None
-    limit: int | None = None
+    limit: int | None = field(default=None, metadata=bounds(ge=1))
     synthetic: dict[str, Any] = field(default_factory=dict)  # parameters of a synthetic task
 
 
@@ -72,27 +77,28 @@ class AlgorithmSection:
 
 @dataclass(frozen=True)
 class GenerationSection:
-    max_new_tokens: int = 128
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
+    max_new_tokens: int = field(default=128, metadata=bounds(ge=1))
+    temperature: float = field(default=1.0, metadata=bounds(gt=0))
+    top_p: float = field(default=1.0, metadata=bounds(gt=0, le=1))
+    top_k: int = field(default=0, metadata=bounds(ge=0))  # 0 keeps every token
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
 
 
 @dataclass(frozen=True)
 class TrainingSection:
-    learning_rate: float = 1.0e-5
-    max_steps: int = 100
-    per_device_batch_size: int = 8  # completions per micro-batch: a multiple of K
-    gradient_accumulation_steps: int = 1
-    seed: int = 0
-    output_dir: str = "runs/gnivo"
-    save_steps: int = 50
+    learning_rate: float = field(default=1.0e-5, metadata=bounds(gt=0))
+    max_steps: int = field(default=100, metadata=bounds(ge=1))
+    per_device_batch_size: int = field(default=8, metadata=bounds(ge=1))  # completions per micro-batch: a multiple of K
+    gradient_accumulation_steps: int = field(default=1, metadata=bounds(ge=1))
+    seed: int = field(default=0, metadata=bounds(ge=0, lt=2**32))  # numpy's seeds are 32-bit unsigned
+    output_dir: str = field(default="runs/gnivo", metadata=bounds(nonempty=True))
+    save_steps: int = field(default=50, metadata=bounds(ge=1))
     lr_scheduler: Literal["constant", "linear", "cosine", "constant_with_warmup"] = "constant"
-    warmup_steps: int = 0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    warmup_steps: int = field(default=0, metadata=bounds(ge=0))
+    weight_decay: float = field(default=0.0, metadata=bounds(ge=0))
+    # transformers silently turns clipping off at <= 0
+    max_grad_norm: float = field(default=1.0, metadata=bounds(gt=0))
     bf16: bool = False
     gradient_checkpointing: bool = False
     log_completions: bool = False
@@ -141,21 +147,22 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Read, override and validate a recipe file. Raises `RecipeError` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
         raise RecipeError([f"cannot read recipe: {error.strerror or error}"], source=str(path)) from None
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or str(error)
-        raise RecipeError([f"invalid YAML: {problem}"], source=where) from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise RecipeError(
+            [f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the recipe as UTF-8"], source=f"{path}:{line}"
+        ) from None
+    raw = parse_yaml(text, str(path))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise RecipeError(["the recipe must be a mapping of sections (model, data, rewards, ...)"], source=str(path))
-    lines = _key_lines(text)
+    lines = key_lines(text)
     raw = apply_overrides(raw, overrides or [])
     return recipe_from_dict(raw, source=str(path), lines=lines, overridden=_override_keys(overrides or []))
 
@@ -173,7 +180,7 @@ def recipe_from_dict(
         if key == "rewards":
             continue
         if key not in _SECTIONS:
-            problems.append((key, _unknown(key, [*_SECTIONS, "rewards"])))
+            problems.append((str(key), _unknown(key, [*_SECTIONS, "rewards"])))
             continue
         sections[key] = _build_section(_SECTIONS[key], value, key, problems)
     rewards = _build_rewards(raw.get("rewards"), problems)
@@ -202,7 +209,9 @@ def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, s
         if key not in fields:
             problems.append((key_path, _unknown(key, list(fields))))
         elif not matches_type(item, hints[key]):
-            problems.append((key_path, f"must be {describe_type(hints[key])}, got {item!r}"))
+            problems.append((key_path, type_problem(item, hints[key])))
+        elif (problem := value_problem(item, hints[key], fields[key])) is not None:
+            problems.append((key_path, problem))
         else:
             kwargs[key] = item
     return cls(**kwargs)
@@ -231,7 +240,7 @@ def _build_rewards(value: Any, problems: list[tuple[str, str]]) -> list[RewardSp
 
 
 def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tuple[str, str]]:
-    algo, gen, train = recipe.algorithm, recipe.generation, recipe.training
+    algo, train = recipe.algorithm, recipe.training
     problems = []
 
     def check(ok: bool, path: str, message: str) -> None:
@@ -244,34 +253,43 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
     check(algo.num_iterations >= 1, "algorithm.num_iterations", f"must be >= 1, got {algo.num_iterations}")
     problems.extend(_algorithm_checks(algo, explicit_algorithm_keys))
     batch = train.per_device_batch_size
-    check(batch >= 1, "training.per_device_batch_size", f"must be >= 1, got {batch}")
-    if k >= 2 and batch >= 1:
+    if k >= 2:
         check(
             batch % k == 0,
             "training.per_device_batch_size",
             f"must be a multiple of algorithm.num_generations ({k}) so every group meets in one loss call, got {batch}",
         )
-    check(train.learning_rate > 0, "training.learning_rate", f"must be > 0, got {train.learning_rate}")
-    check(train.max_steps >= 1, "training.max_steps", f"must be >= 1, got {train.max_steps}")
-    check(train.save_steps >= 1, "training.save_steps", f"must be >= 1, got {train.save_steps}")
-    check(
-        train.gradient_accumulation_steps >= 1,
-        "training.gradient_accumulation_steps",
-        f"must be >= 1, got {train.gradient_accumulation_steps}",
-    )
-    check(train.warmup_steps >= 0, "training.warmup_steps", f"must be >= 0, got {train.warmup_steps}")
-    check(gen.max_new_tokens >= 1, "generation.max_new_tokens", f"must be >= 1, got {gen.max_new_tokens}")
-    check(gen.temperature > 0, "generation.temperature", f"must be > 0, got {gen.temperature}")
-    check(0 < gen.top_p <= 1, "generation.top_p", f"must be in (0, 1], got {gen.top_p}")
-    check(recipe.lora.r >= 1, "lora.r", f"must be >= 1, got {recipe.lora.r}")
-    check(0 <= recipe.lora.dropout < 1, "lora.dropout", f"must be in [0, 1), got {recipe.lora.dropout}")
-    if recipe.data.limit is not None:
-        check(recipe.data.limit >= 1, "data.limit", f"must be >= 1, got {recipe.data.limit}")
+    if train.warmup_steps:
+        check(
+            train.warmup_steps < train.max_steps,
+            "training.warmup_steps",
+            f"must be below training.max_steps ({train.max_steps}) or the learning rate never reaches its value, "
+            f"got {train.warmup_steps}",
+        )
+        check(
+            train.lr_scheduler != "constant",
+            "training.warmup_steps",
+            "has no effect with lr_scheduler 'constant'; use 'constant_with_warmup' (or linear/cosine)",
+        )
+    if isinstance(recipe.lora.target_modules, list):
+        check(
+            all(isinstance(name, str) and name.strip() for name in recipe.lora.target_modules),
+            "lora.target_modules",
+            "module names must not be empty",
+        )
     for index, spec in enumerate(recipe.rewards):
         check(spec.weight >= 0, f"rewards.{index}.weight", f"must be >= 0, got {spec.weight}")
-    from gnivo_cli.data import data_problems
+    name = recipe.model.name.strip()
+    if name.startswith((".", "/", "~")) and not Path(name).expanduser().exists():
+        problems.append(("model.name", f"no such model directory: {name}"))
+    if recipe.rewards and not any(spec.weight > 0 for spec in recipe.rewards):
+        problems.append(("rewards", "no reward has a weight > 0, so every sample scores 0 and nothing is learned"))
+    from gnivo_cli.data import data_problems, known_row_count, size_problem
 
     problems.extend(data_problems(recipe.data))
+    rows = known_row_count(recipe.data)
+    if not problems and rows is not None and (problem := size_problem(rows, recipe)):
+        problems.append(("data.limit" if recipe.data.limit == rows else "data.source", problem))
     return problems
 
 
@@ -316,7 +334,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         if not sep or not key:
             raise RecipeError([f"--set {override!r}: expected key.path=value"])
         try:
-            value = yaml.safe_load(text)
+            value = yaml.load(text, Loader=RecipeLoader)  # a SafeLoader
+        except StrictYAMLError as error:
+            raise RecipeError([f"--set {override!r}: {error.problem}"]) from None
         except yaml.YAMLError:
             value = text  # an unparsable value is taken as a plain string; type checks follow
         _set_path(result, key, value, override)
@@ -357,10 +377,19 @@ def _override_keys(overrides: list[str]) -> set[str]:
     return {o.partition("=")[0].strip() for o in overrides}
 
 
-def _unknown(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
+def _unknown(key: Any, known: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
     return f"unknown key{hint}"
+
+
+def recipe_error_at(recipe: Recipe, path: str, message: str) -> RecipeError:
+    """A `RecipeError` for one key of an already validated recipe, located in its file like load errors."""
+    lines: dict[str, int] = {}
+    if recipe.source:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            lines = key_lines(Path(recipe.source).read_text(encoding="utf-8"))
+    return RecipeError([_locate(path, message, recipe.source, lines, None)])
 
 
 def _locate(
@@ -381,28 +410,3 @@ def _nearest_line(path: str, lines: dict[str, int]) -> int | None:
             return line
         parts.pop()
     return None
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Map each dotted key path of a YAML document to its 1-based line number."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                path = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-                lines[path] = key_node.start_mark.line + 1
-                walk(value_node, path)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                path = f"{prefix}.{index}"
-                lines[path] = item.start_mark.line + 1
-                walk(item, path)
-
-    if root is not None:
-        walk(root, "")
-    return lines

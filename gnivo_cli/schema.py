@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -50,3 +53,82 @@ def describe_type(hint: Any) -> str:
     if origin is dict or hint is dict:
         return "a mapping"
     return getattr(hint, "__name__", str(hint))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The allowed range of a recipe value, declared on its dataclass field with `bounded(...)`."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    nonempty: bool = False  # for strings and lists
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` (already of the right type) is out of range, or None."""
+        empty = not (value.strip() if isinstance(value, str) else value)
+        if self.nonempty and isinstance(value, str | list | tuple) and empty:
+            return "must not be empty"
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        low_ok = (self.ge is None or value >= self.ge) and (self.gt is None or value > self.gt)
+        high_ok = (self.le is None or value <= self.le) and (self.lt is None or value < self.lt)
+        return None if low_ok and high_ok else f"must be {self.describe()}, got {value!r}"
+
+    def describe(self) -> str:
+        low = high = None
+        if self.ge is not None or self.gt is not None:
+            low = f"[{_number(self.ge)}" if self.ge is not None else f"({_number(self.gt)}"
+        if self.le is not None or self.lt is not None:
+            high = f"{_number(self.le)}]" if self.le is not None else f"{_number(self.lt)})"
+        if low and high:
+            return f"in {low}, {high}"
+        if low:
+            return (">= " if low[0] == "[" else "> ") + low[1:]
+        if high:
+            return ("<= " if high[-1] == "]" else "< ") + high[:-1]
+        return "any value"
+
+
+def _number(value: float | None) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def bounds(**limits: Any) -> dict[str, Bounds]:
+    """Field metadata declaring a value's range: `field(default=1.0, metadata=bounds(gt=0))`."""
+    return {BOUNDS: Bounds(**limits)}
+
+
+BOUNDS = "gnivo.bounds"
+
+
+def value_problem(value: Any, hint: Any, spec: dataclasses.Field | None = None) -> str | None:
+    """Why a value of the right type is still not allowed: not finite, or outside its field's bounds."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value!r}"
+    bounds = spec.metadata.get(BOUNDS) if spec is not None else None
+    return bounds.problem(value) if bounds is not None else None
+
+
+def type_problem(value: Any, hint: Any) -> str:
+    """The message for a value of the wrong type, with a hint where YAML read a number as text."""
+    message = f"must be {describe_type(hint)}, got {value!r}"
+    if isinstance(value, str) and _wants_float(hint):
+        try:
+            number = float(value)
+        except ValueError:
+            return message
+        mantissa, _, exponent = value.lower().partition("e")
+        if exponent and "." not in mantissa:
+            return f"{message} (YAML reads {value} as text; write {mantissa}.0e{exponent})"
+        return f"{message} (YAML reads it as text; write {number!r})"
+    return message
+
+
+def _wants_float(hint: Any) -> bool:
+    if hint is float:
+        return True
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_wants_float(arg) for arg in typing.get_args(hint))
+    return False

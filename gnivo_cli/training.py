@@ -100,18 +100,20 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from transformers import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import set_seed
 
-    from gnivo_cli.data import load_prompt_dataset
+    from gnivo_cli.data import load_training_dataset
     from gnivo_cli.engine.callbacks import MetricsWriter, RichProgress
     from gnivo_cli.engine.run_state import CheckpointState
+    from gnivo_cli.model_checks import check_against_model
     from gnivo_cli.models import load_causal_lm, load_tokenizer
 
     set_seed(recipe.training.seed)
-    dataset = load_prompt_dataset(recipe.data, recipe.source)
+    dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)
     model = load_causal_lm(
         recipe.model.name, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
     tokenizer = load_tokenizer(recipe.model.name)
+    check_against_model(recipe, model, tokenizer, dataset)
     config = trainer_config(recipe, output_dir, weights)
     trainer = _trainer_class(recipe.algorithm.name)(
         model=model,

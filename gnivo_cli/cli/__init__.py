@@ -1,8 +1,9 @@
 """The `gnivo` command line: a thin Typer layer over the library.
 
 Heavy libraries (torch, transformers, trl) are imported inside the commands, so `gnivo --help`
-stays instant. Every command shares one error boundary: a `GnivoError` prints one line and exits 1;
-`--debug` shows the traceback instead.
+stays instant. Every command shares one error boundary: a `GnivoError` (bad input) or an `OSError` (the
+environment) prints one line per problem and exits 1; anything else is reported as a one-line internal error,
+also exit 1. `--debug` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -67,13 +68,21 @@ def main(argv: list[str] | None = None) -> None:
     except GnivoError as error:
         if _state["debug"]:
             raise
-        from rich.text import Text
-
-        from gnivo_cli.console import err_console
-
-        for line in str(error).splitlines() or [type(error).__name__]:
-            err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
+        _print_errors(str(error).splitlines() or [type(error).__name__])
         raise SystemExit(error.exit_code) from None
+    except OSError as error:  # the environment (disk full, permission denied, a path), not a bug in gnivo
+        if _state["debug"]:
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        _print_errors([f"{error.strerror or _first_line(error)}{where}"])
+        raise SystemExit(1) from None
+    except Exception as error:  # a bug: still one line, and the way to the traceback
+        if _state["debug"]:
+            raise
+        _print_errors(
+            [f"internal error ({type(error).__name__}: {_first_line(error)}); rerun with --debug for the traceback"]
+        )
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         if _state["debug"]:
             raise
@@ -81,3 +90,17 @@ def main(argv: list[str] | None = None) -> None:
 
         err_console.print("[yellow]interrupted[/]")
         raise SystemExit(130) from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def _print_errors(lines: list[str]) -> None:
+    from rich.text import Text
+
+    from gnivo_cli.console import err_console
+
+    for line in lines:
+        err_console.print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)

@@ -122,6 +122,12 @@ def plot(
     from gnivo_cli.console import console
     from gnivo_cli.curves import compare_runs, find_runs, plot_comparison
 
+    if output is not None:
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        from gnivo_cli.paths import check_output_file
+
+        check_output_file(output, "--output", FigureCanvasBase.get_supported_filetypes())
     comparison = compare_runs(find_runs(run_dirs), threshold=threshold, window=smooth)
     if output is None:
         output = run_dirs[0] / "compare.png" if len(run_dirs) == 1 and run_dirs[0].is_dir() else Path("compare.png")

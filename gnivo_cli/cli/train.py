@@ -44,6 +44,9 @@ def train(
     if output_dir is not None:
         settings.append(f"training.output_dir={output_dir}")
     recipe = load_recipe(recipe_path, settings)
+    from gnivo_cli.paths import check_output_dir
+
+    check_output_dir(Path(recipe.training.output_dir), "--output-dir" if output_dir else "training.output_dir")
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
@@ -52,6 +55,13 @@ def train(
     if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
         args = ["train", str(recipe_path), *(f"--set={item}" for item in settings)] + (["--resume"] if resume else [])
         raise typer.Exit(relaunch(args, num_processes=num_processes, config_file=accelerate_config))
+
+    import importlib.util
+
+    if recipe.generation.use_vllm and importlib.util.find_spec("vllm") is None:
+        from gnivo_cli.recipe import recipe_error_at
+
+        raise recipe_error_at(recipe, "generation.use_vllm", "vllm is not installed: `pip install vllm`, or set false")
 
     from gnivo_cli.training import train as run_training
 

@@ -349,13 +349,12 @@ def _hub_rows(benchmark: Benchmark) -> list[tuple[int, dict[str, Any]]]:
         import datasets
     except ImportError:  # pragma: no cover - a declared dependency
         raise GnivoError("loading benchmarks from the hub needs the `datasets` package") from None
-    try:
-        dataset = datasets.load_dataset(benchmark.hf_id, benchmark.hf_config, split=benchmark.split)
-    except Exception as error:  # network, auth and missing-dataset errors all come through here
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise GnivoError(
-            f"could not load {benchmark.source} from the Hugging Face hub ({reason}); "
-            f"pass --data with a local copy of {benchmark.data_file}"
-        ) from error
+    from gnivo_cli.hub import from_hub
+
+    dataset = from_hub(
+        benchmark.source,
+        lambda: datasets.load_dataset(benchmark.hf_id, benchmark.hf_config, split=benchmark.split),
+        f"pass --data with a local copy of {benchmark.data_file}",
+    )
     # Row numbers are 1-based, like file lines, so error messages read the same.
     return [(i + 1, dict(row)) for i, row in enumerate(dataset)]

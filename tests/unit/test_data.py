@@ -29,6 +29,26 @@ def test_template_fills_columns_and_leaves_latex_braces():
     assert text == "What is 1 + 2? (level 3) Put it in \\boxed{}. {unknown}"
 
 
+def test_template_naming_a_missing_column_is_an_error_not_literal_text():
+    section = DataSection(prompt_template="{prompt} (level {levle}) Put it in \\boxed{answer}, x^{2}.")
+    with pytest.raises(GnivoError, match=r"names \{levle\}, which the data lacks \(columns: level, problem, prompt\)"):
+        build_prompts([{"problem": "What is 1 + 2?", "level": 3}], section)
+    fine = DataSection(prompt_template="{prompt} (level {level}) Put it in \\boxed{x}, x^{2}, \\frac{a}{b}.")
+    (built,) = build_prompts([{"problem": "1 + 2?", "level": 3}], fine)
+    assert built["prompt"][0]["content"] == "1 + 2? (level 3) Put it in \\boxed{x}, x^{2}, \\frac{a}{b}."
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_null_or_empty_prompt_is_an_error(value):
+    with pytest.raises(GnivoError, match=r"data row 2 of .*column 'problem' is (null|empty)"):
+        build_prompts([{"problem": "ok"}, {"problem": value}], DataSection())
+
+
+def test_rows_that_are_not_objects_are_an_error():
+    with pytest.raises(GnivoError, match="data row 1 is int"):
+        build_prompts([3], DataSection())
+
+
 def test_build_prompts_makes_chat_messages_and_keeps_columns():
     section = DataSection(prompt_column="question", prompt_template="Q: {prompt}", system_prompt="Be brief.")
     built = build_prompts([{"question": "2+2?", "answer": "4"}], section)
