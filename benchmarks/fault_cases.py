@@ -7,6 +7,9 @@ Faults that need more than one command (kill, interrupt, resume) pass `run=` wit
 
 from __future__ import annotations
 
+import signal
+
+import fault_runs
 from faults import Case, Workspace
 
 AIME_ROW = '{"id": 1, "problem": "What is 1 + 1?", "answer": "2"}\n'
@@ -292,5 +295,76 @@ CASES: list[Case] = [
         env=UNREACHABLE_HUB,
         loads_model=True,
         max_stderr_lines=3,  # the run header, wrapped, and the error
+    ),
+    # Interrupts and crashes, and the resume after them (real processes: see fault_runs.py).
+    Case(
+        "train-sigint-saves-then-resumes",
+        lambda w: [],
+        r"stopped by SIGINT after step \d+; checkpoint-\d+ saved",
+        exit_code=130,
+        loads_model=True,
+        run=fault_runs.train_signal(signal.SIGINT),
+    ),
+    Case(
+        "train-sigterm-saves-then-resumes",
+        lambda w: [],
+        r"stopped by SIGTERM after step \d+; checkpoint-\d+ saved",
+        exit_code=143,
+        loads_model=True,
+        run=fault_runs.train_signal(signal.SIGTERM),
+    ),
+    Case(
+        "train-kill-9-then-resume",
+        lambda w: [],
+        r"resumed: steps 1\.\.8 once each, 16 samples counted",
+        exit_code=0,
+        loads_model=True,
+        run=fault_runs.train_kill9,
+    ),
+    Case(
+        "eval-kill-9-then-rerun",
+        lambda w: [],
+        r"resumed: \d+ samples kept from the killed run, 32 in all, each once",
+        exit_code=0,
+        loads_model=True,
+        run=fault_runs.eval_kill9,
+    ),
+    Case(
+        "score-kill-9-then-rerun",
+        lambda w: [],
+        r"resumed: \d+ rows kept from the killed run, 100000 in all, each once",
+        exit_code=0,
+        run=fault_runs.score_kill9,
+    ),
+    Case(
+        "resume-with-a-changed-recipe",
+        lambda w: [],
+        r"--resume: the recipe differs from the run's recipe\.yaml in algorithm\.alpha \(0\.2 -> 5\.0\)",
+        loads_model=True,
+        run=fault_runs.resume_changed_recipe,
+    ),
+    Case(
+        "resume-a-finished-run",
+        lambda w: [],
+        r"is finished \(2 of 2 steps\): nothing to resume",
+        exit_code=0,
+        loads_model=True,
+        run=fault_runs.resume_finished_run,
+    ),
+    Case(
+        "resume-after-a-torn-metrics-line",
+        lambda w: [],
+        r"resumed: steps \[1, 2, 3\]",
+        exit_code=0,
+        loads_model=True,
+        run=fault_runs.resume_torn_metrics,
+    ),
+    Case(
+        "failed-start-then-retry",
+        lambda w: [],
+        r"retried: trained without --resume",
+        exit_code=0,
+        loads_model=True,
+        run=fault_runs.failed_start_retry,
     ),
 ]

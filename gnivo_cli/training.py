@@ -228,7 +228,7 @@ def _finished_result(output_dir: Path) -> TrainResult:
 
 def _say(console: Any, message: str) -> None:
     if console is not None:
-        console.print(f"[yellow]{message}[/]", highlight=False)
+        console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
 
 
 def _quiet_library_warnings() -> None:
