@@ -193,22 +193,30 @@ def _dtype(name: str | None) -> Any:
         raise ModelNotFoundError(f"unknown dtype {name!r}: use auto, float32, bfloat16 or float16") from None
 
 
-def check_device(device: str) -> None:
-    """Refuse a device name torch does not know, or one this machine does not have, before loading."""
+def device_problems(device: str) -> list[str]:
+    """Problems with a `--device` value: not a torch device, or one this machine does not have."""
     import torch
 
     try:
         parsed = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise GnivoError(f"--device {device!r}: not a device; use cpu, cuda, cuda:N or mps") from None
+    except (RuntimeError, TypeError, ValueError):
+        return [f"--device {device!r}: not a device; use cpu, cuda, cuda:N or mps"]
     if parsed.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise GnivoError(f"--device {device!r}: no CUDA GPU is visible on this machine; use cpu")
+            return [f"--device {device!r}: no CUDA GPU is visible on this machine; use cpu"]
         if parsed.index is not None and parsed.index >= count:
-            raise GnivoError(f"--device {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
-    elif parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise GnivoError(f"--device {device!r}: MPS is not available on this machine; use cpu")
+            return [f"--device {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"]
+    elif parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        return [f"--device {device!r}: MPS is not available on this machine; use cpu"]
+    return []
+
+
+def check_device(device: str) -> None:
+    """Refuse a device name torch does not know, or one this machine does not have, before loading."""
+    problems = device_problems(device)
+    if problems:
+        raise GnivoError(problems[0])
 
 
 def _weights_kwargs(path: str, trust_remote_code: bool) -> dict[str, Any]:
