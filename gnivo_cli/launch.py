@@ -16,6 +16,8 @@ from gnivo_cli.errors import GnivoError
 
 #: Set by torchrun/accelerate in every worker: a worker never relaunches itself.
 _WORKER_VARIABLES = ("LOCAL_RANK", "WORLD_SIZE")
+#: gnivo's own launch options: the relaunched command runs without them.
+LAUNCH_OPTIONS = ("--num-processes", "--accelerate-config")
 
 
 def in_launched_worker() -> bool:
@@ -49,8 +51,23 @@ def launch_environment(cpu: bool) -> dict[str, str]:
     return {**os.environ, "ACCELERATE_USE_CPU": "1"} if cpu else dict(os.environ)
 
 
+def without_launch_options(argv: list[str]) -> list[str]:
+    """`argv` less `--num-processes N` and `--accelerate-config FILE` (also in their `--opt=value` form)."""
+    kept: list[str] = []
+    skip_value = False
+    for item in argv:
+        if skip_value:
+            skip_value = False
+        elif item in LAUNCH_OPTIONS:
+            skip_value = True
+        elif not item.startswith(tuple(f"{option}=" for option in LAUNCH_OPTIONS)):
+            kept.append(item)
+    return kept
+
+
 def relaunch(gnivo_args: list[str], *, num_processes: int | None, config_file: Path | None) -> int:
-    """Run the command under accelerate and return its exit code."""
+    """Run `gnivo GNIVO_ARGS` (launch options removed) under accelerate and return its exit code."""
+    gnivo_args = without_launch_options(gnivo_args)
     import torch
 
     cpu = not torch.cuda.is_available()

@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-_state = {"debug": False}
+_state: dict = {"debug": False, "argv": []}
 
 
 def _version_callback(value: bool) -> None:
@@ -44,6 +44,11 @@ def _root(
     _state["debug"] = debug
 
 
+def invocation() -> list[str]:
+    """The arguments this `gnivo` was called with."""
+    return list(_state["argv"])
+
+
 def _register() -> None:
     from gnivo_cli.cli import compare, evaluate, rewards, score, train
 
@@ -61,6 +66,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `gnivo` script: runs the app inside the error boundary."""
     args = sys.argv[1:] if argv is None else argv
+    _state["argv"] = list(args)  # what `--num-processes` relaunches under accelerate
     if "--debug" in args:
         _state["debug"] = True
     try:

@@ -98,6 +98,14 @@ def evaluate(
             rich_help_panel=_OUT,
         ),
     ] = None,
+    num_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--num-processes",
+            help="hf: spread the problems over N processes (relaunched with `accelerate launch`); same samples.",
+            rich_help_panel=_GEN,
+        ),
+    ] = None,
     list_benchmarks: Annotated[bool, typer.Option("--list", help="List the benchmarks and exit.")] = False,
 ) -> None:
     """Evaluate a model on a benchmark: sample N answers per problem, judge them with the benchmark's
@@ -115,7 +123,10 @@ def evaluate(
     if bench is None:
         raise GnivoError("--bench is required (see `gnivo eval --list` for the names)")
 
+    from gnivo_cli.cli import invocation
     from gnivo_cli.evaluation.runner import evaluate as run_evaluate
+    from gnivo_cli.evaluation.sharding import Shard
+    from gnivo_cli.launch import in_launched_worker, relaunch
 
     settings = EvalSettings.build(
         bench,
@@ -135,6 +146,10 @@ def evaluate(
         dtype=dtype,
         device=device,
     )
+    if num_processes is not None and not in_launched_worker():
+        if settings.backend != "hf":
+            raise GnivoError("--num-processes spreads the hf backend; vllm uses every GPU it is given by itself")
+        raise typer.Exit(relaunch(invocation(), num_processes=num_processes, config_file=None))
     _quiet_transformers()
     try:
         result = run_evaluate(
@@ -146,6 +161,8 @@ def evaluate(
     except KeyboardInterrupt:
         err_console.print("[yellow]Finished batches are saved: rerun the same command to resume.[/]")
         raise
+    if not Shard.from_environment().is_main:
+        return  # process 0 reports for all
     console.print(results_table(result.results))
     console.print(f"[dim]samples:[/] {escape(str(result.samples_path))}", soft_wrap=True)
     console.print(f"[dim]results:[/] {escape(str(result.results_path))}", soft_wrap=True)

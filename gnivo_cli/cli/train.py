@@ -50,11 +50,11 @@ def train(
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
+    from gnivo_cli.cli import invocation
     from gnivo_cli.launch import in_launched_worker, relaunch
 
     if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
-        args = ["train", str(recipe_path), *(f"--set={item}" for item in settings)] + (["--resume"] if resume else [])
-        raise typer.Exit(relaunch(args, num_processes=num_processes, config_file=accelerate_config))
+        raise typer.Exit(relaunch(invocation(), num_processes=num_processes, config_file=accelerate_config))
 
     import importlib.util
 

@@ -21,6 +21,7 @@ from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k
 from gnivo_cli.evaluation.prompts import PromptTemplate, uses_chat_template
 from gnivo_cli.evaluation.settings import EvalSettings
+from gnivo_cli.evaluation.sharding import Shard
 from gnivo_cli.evaluation.store import RunStore
 
 DEFAULT_OUTPUT_ROOT = Path("gnivo-eval")
@@ -130,11 +131,18 @@ def run_evaluation(
         "problems": problems_digest(problems),
     }
     directory = Path(output_dir) if output_dir is not None else default_output_dir(settings, fingerprint)
+    shard = Shard.from_environment()
     with RunStore(directory) as store:  # holds the folder's lock until results.json is written
-        done = store.open(fingerprint)
+        done = store.open(fingerprint) if shard.is_main else {}
+        shard.barrier()  # process 0 has checked the folder and merged what a killed run left
+        if not shard.is_main:
+            done = store.read_samples()
+        resumed = set(done)
+        sink = store if shard.is_main else store.shard_writer(shard.rank)
 
         n = settings.samples or 1
-        missing = [(p, i) for p in problems for i in range(n) if (p.id, i) not in done]
+        mine = shard.take(problems)
+        missing = [(p, i) for p in mine for i in range(n) if (p.id, i) not in done]
         pending = {p.id: p for p, _ in missing}  # each problem with samples left, once
         prompts = {pid: template.encode(tokenizer, p.problem) for pid, p in pending.items()}
         requests = [SampleRequest(p.id, i, prompts[p.id]) for p, i in missing]
@@ -153,33 +161,47 @@ def run_evaluation(
                             settings.sampling(),
                             batch_size=settings.batch_size,
                             dtype=settings.dtype,
-                            device=settings.device,
+                            device=settings.device or shard.default_device(),
                         )
                     stack.callback(generator.close)
-                bar = stack.enter_context(_progress(progress, benchmark, total=len(problems) * n, done=len(done)))
+                total, already = len(mine) * n, len(mine) * n - len(missing)
+                bar = stack.enter_context(_progress(progress and shard.is_main, benchmark, total=total, done=already))
                 by_id = {p.id: p for p in problems}
                 for batch, seconds in _timed(generator.generate(requests)):
                     generation_seconds += seconds
                     rows = judge_batch(reward, batch, by_id, template, benchmark)
-                    store.append(rows)
+                    sink.append(rows)
                     done.update({(row["problem_id"], row["sample_index"]): row for row in rows})
                     bar(len(rows), sum(row["num_tokens"] for row in rows))
                     if on_batch is not None:
                         on_batch(rows)
 
+        shard.barrier()  # every process has written its samples
+        if not shard.is_main:
+            shard.barrier()  # process 0 writes results.json
+            return EvalResult(output_dir=store.directory, results=_read_results(store), rows=[])
+        done.update(store.merge_shards())
         rows = [done[(p.id, i)] for p in problems for i in range(n)]
+        generated = sum((p.id, i) not in resumed for p in problems for i in range(n))
         results = summarize(settings, benchmark, problems, rows, model_path=model_id)
         results["chat_template"] = uses_chat_template(tokenizer)
         results["timing"] = {
             "seconds": round(time.perf_counter() - started, 3),
             "generation_seconds": round(generation_seconds, 3),
-            "samples_generated": len(requests),
-            "samples_resumed": len(rows) - len(requests),
-            "samples_per_second": round(len(requests) / generation_seconds, 3) if generation_seconds else None,
+            "samples_generated": generated,
+            "samples_resumed": len(rows) - generated,
+            # all processes generate side by side, so their samples over process 0's generation time
+            "samples_per_second": round(generated / generation_seconds, 3) if generation_seconds else None,
+            "processes": shard.world,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         store.write_results(results)
+        shard.barrier()
         return EvalResult(output_dir=store.directory, results=results, rows=rows)
+
+
+def _read_results(store: RunStore) -> dict[str, Any]:
+    return json.loads(store.results_path.read_text(encoding="utf-8"))
 
 
 def _timed(batches: Iterator[list[Completion]]) -> Iterator[tuple[list[Completion], float]]:

@@ -4,6 +4,8 @@
 - `run.json`: the settings that produced those samples; a rerun with other settings is refused, so
   samples of two configurations never mix.
 - `results.json`: the scores, written (atomically) at the end.
+- `samples.rank-R.jsonl`: the samples of process R > 0 in a several-process run (see `sharding`), merged
+  into `samples.jsonl` by process 0.
 
 While a run writes, it holds an exclusive lock on `samples.jsonl`: a second evaluation into the same
 folder is refused instead of writing every sample a second time.
@@ -67,6 +69,7 @@ class RunStore:
             raise GnivoError(f"{self.directory}: exists and is not a folder")
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock()
+        self.merge_shards()  # left by a killed several-process run
         rows = self._read_samples()
         if rows:
             recorded = self._recorded_fingerprint()
@@ -86,6 +89,32 @@ class RunStore:
         self._handle.write(text.encode("utf-8"))
         self._handle.flush()
         os.fsync(self._handle.fileno())
+
+    def read_samples(self) -> dict[SampleKey, dict[str, Any]]:
+        """The samples already in the folder, for a process that does not own it (no lock, no writes)."""
+        if not self.samples_path.is_file():
+            return {}
+        raw = self.samples_path.read_bytes()
+        return _parse_samples(self.samples_path, raw[: raw.rfind(b"\n") + 1])
+
+    def shard_writer(self, rank: int) -> ShardWriter:
+        return ShardWriter(self.directory / f"samples.rank-{rank}.jsonl")
+
+    def merge_shards(self) -> dict[SampleKey, dict[str, Any]]:
+        """Append the other processes' samples to samples.jsonl (each once) and remove their files."""
+        merged: dict[SampleKey, dict[str, Any]] = {}
+        shard_files = sorted(self.directory.glob("samples.rank-*.jsonl"))
+        if not shard_files:
+            return merged
+        present = self._read_samples()
+        for path in shard_files:
+            raw = path.read_bytes()
+            rows = _parse_samples(path, raw[: raw.rfind(b"\n") + 1])
+            merged.update({key: row for key, row in rows.items() if key not in present})
+        self.append(merged.values())
+        for path in shard_files:
+            path.unlink()
+        return merged
 
     def write_results(self, results: dict[str, Any]) -> None:
         _write_json_atomic(self.results_path, results)
@@ -107,18 +136,33 @@ class RunStore:
         if len(complete) != len(raw):
             with self.samples_path.open("r+b") as handle:
                 handle.truncate(len(complete))
-        rows: dict[SampleKey, dict[str, Any]] = {}
-        for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rows[(str(row["problem_id"]), int(row["sample_index"]))] = row
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                raise GnivoError(
-                    f"{self.samples_path}:{number}: not a sample row; delete the file to start over"
-                ) from None
-        return rows
+        return _parse_samples(self.samples_path, complete)
+
+
+class ShardWriter:
+    """Appends one process's samples to its own file, pushed to disk batch by batch."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def append(self, rows: Iterable[dict[str, Any]]) -> None:
+        with self.path.open("ab") as handle:
+            handle.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _parse_samples(path: Path, complete: bytes) -> dict[SampleKey, dict[str, Any]]:
+    rows: dict[SampleKey, dict[str, Any]] = {}
+    for number, line in enumerate(complete.decode("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows[(str(row["problem_id"]), int(row["sample_index"]))] = row
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise GnivoError(f"{path}:{number}: not a sample row; delete the file to start over") from None
+    return rows
 
 
 def _differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
