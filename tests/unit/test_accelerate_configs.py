@@ -44,7 +44,12 @@ def _deepspeed_plugin(config: str):
 
 
 def test_every_shipped_config_is_tested():
-    assert sorted(p.name for p in CONFIGS.glob("*.yaml")) == ["fsdp2.yaml", "multi_gpu.yaml", "zero2.yaml", "zero3.yaml"]
+    assert sorted(p.name for p in CONFIGS.glob("*.yaml")) == [
+        "fsdp2.yaml",
+        "multi_gpu.yaml",
+        "zero2.yaml",
+        "zero3.yaml",
+    ]
 
 
 def test_launch_runs_the_gnivo_module():

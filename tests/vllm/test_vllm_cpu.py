@@ -94,9 +94,13 @@ def test_gnivo_training_with_colocated_vllm_syncs_weights(tmp_path):
     from vllm import SamplingParams
 
     prompt = trainer.processing_class("What is 3 + 4?", return_tensors="pt").input_ids
-    vllm_out = trainer.vllm_generation.llm.generate(
-        [{"prompt_token_ids": prompt[0].tolist()}], SamplingParams(temperature=0, max_tokens=8), use_tqdm=False
-    )[0].outputs[0].token_ids
+    vllm_out = (
+        trainer.vllm_generation.llm.generate(
+            [{"prompt_token_ids": prompt[0].tolist()}], SamplingParams(temperature=0, max_tokens=8), use_tqdm=False
+        )[0]
+        .outputs[0]
+        .token_ids
+    )
     with torch.no_grad():
         hf_out = trainer.model.generate(prompt, max_new_tokens=8, do_sample=False)[0, prompt.shape[1] :]
     assert list(vllm_out) == hf_out.tolist()[: len(vllm_out)]
