@@ -115,7 +115,7 @@ def recipe(algorithm):
         "data": {"source": "synthetic:arithmetic", "synthetic": {"count": 512, "low": 1, "high": 99},
                  "prompt_template": "{prompt} Put the answer in \\boxed{}."},
         "rewards": [{"name": "math", "params": {"fallbacks": ["last_number"], "fallback_correct": 0.5}}],
-        "algorithm": {"name": algorithm, "num_generations": 4, "beta": 0.0},
+        "algorithm": {"name": algorithm, "num_generations": 4, "beta": 0.04},  # as recipes/math.yaml
         "generation": {"max_new_tokens": tokens, "temperature": 1.0},
         "training": {"max_steps": steps + 1, "per_device_batch_size": 16, "learning_rate": 1.0e-6,
                      "save_steps": 10_000, "bf16": True, "gradient_checkpointing": True,
@@ -154,7 +154,7 @@ seconds = gnivo("eval", "--bench", "math500", "--data", str(problems), "--model"
                 "--max-new-tokens", str(tokens), "--output-dir", str(work / "eval"))
 results = json.loads((work / "eval" / "results.json").read_text())
 print(f"\n`gnivo eval --backend hf` on the trained adapter: {results['num_samples']} samples, "
-      f"{results['tokens_generated']} tokens, {results['samples_per_second']} samples/s (generation), "
+      f"{results['tokens_generated']} tokens, {results['timing']['samples_per_second']} samples/s (generation), "
       f"{seconds:.1f} s wall; pass@1 {results['pass@1']:.3f} (random weights: expect about 0)")
 EOF
 if [ -n "${OUT:-}" ]; then cp "$REPORT" "$OUT/gpu_check.txt"; fi

@@ -2,7 +2,7 @@
 
 1. `gnivo eval` on the same math500 problems, model (embedded SmolLM2-135M-Instruct), sampling settings and
    seed, once with `--backend hf` and once with `--backend vllm`; reads each run's results.json
-   (`samples_per_second` counts generation only; `seconds` is the whole command, model loading included).
+   (its `timing`: samples/s over generation only; `wall s`, the whole run, model loading included).
 2. `gnivo train` on the quickstart recipe (LoRA, K=4, 16 completions per step) with
    `generation.use_vllm` false and true (colocate); the median step time over the steps after the first.
 
@@ -89,11 +89,12 @@ def main() -> None:
         print("backend  samples  tokens   gen s  samples/s  tokens/s  wall s")
         evals = {}
         for backend in ("hf", "vllm"):
-            r = evals[backend] = eval_run(backend, args, work)
+            r = eval_run(backend, args, work)
+            t = evals[backend] = r["timing"]
             print(
-                f"{backend:8s} {r['num_samples']:7d} {r['tokens_generated']:7d} {r['generation_seconds']:7.1f} "
-                f"{r['samples_per_second']:10.3f} {r['tokens_generated'] / r['generation_seconds']:9.1f} "
-                f"{r['seconds']:7.1f}"
+                f"{backend:8s} {r['num_samples']:7d} {r['tokens_generated']:7d} {t['generation_seconds']:7.1f} "
+                f"{t['samples_per_second']:10.3f} {r['tokens_generated'] / t['generation_seconds']:9.1f} "
+                f"{t['seconds']:7.1f}"
             )
         ratio = evals["vllm"]["samples_per_second"] / evals["hf"]["samples_per_second"]
         print(f"vllm / hf samples/s (generation only): {ratio:.2f}x")
