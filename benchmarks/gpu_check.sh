@@ -109,8 +109,9 @@ def gnivo(*args):
 
 
 def recipe(algorithm):
+    bf16 = torch.cuda.is_available()  # transformers refuses bf16 training on a CPU (the tiny dry run)
     body = {
-        "model": {"name": str(model_dir), "dtype": "bfloat16"},
+        "model": {"name": str(model_dir), "dtype": "bfloat16" if bf16 else "float32"},
         "lora": {"enabled": True, "r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
         "data": {"source": "synthetic:arithmetic", "synthetic": {"count": 512, "low": 1, "high": 99},
                  "prompt_template": "{prompt} Put the answer in \\boxed{}."},
@@ -118,7 +119,7 @@ def recipe(algorithm):
         "algorithm": {"name": algorithm, "num_generations": 4, "beta": 0.04},  # as recipes/math.yaml
         "generation": {"max_new_tokens": tokens, "temperature": 1.0},
         "training": {"max_steps": steps + 1, "per_device_batch_size": 16, "learning_rate": 1.0e-6,
-                     "save_steps": 10_000, "bf16": True, "gradient_checkpointing": True,
+                     "save_steps": 10_000, "bf16": bf16, "gradient_checkpointing": True,
                      "output_dir": str(work / f"train-{algorithm}")},
     }
     if algorithm == "gnivo":
