@@ -105,7 +105,9 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from gnivo_cli.engine.run_state import CheckpointState
     from gnivo_cli.model_checks import check_against_model
     from gnivo_cli.models import load_causal_lm, load_tokenizer
+    from gnivo_cli.vllm_support import prepare_training
 
+    prepare_training(recipe)  # vLLM generation: a clear error without it; on a CPU, settings that run there
     set_seed(recipe.training.seed)
     dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)

