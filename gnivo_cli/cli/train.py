@@ -51,17 +51,18 @@ def train(
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
     from gnivo_cli.cli import invocation
-    from gnivo_cli.launch import in_launched_worker, relaunch
+    from gnivo_cli.launch import in_launched_worker, is_main_process, relaunch
 
     if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
         raise typer.Exit(relaunch(invocation(), num_processes=num_processes, config_file=accelerate_config))
 
-    import importlib.util
-
-    if recipe.generation.use_vllm and importlib.util.find_spec("vllm") is None:
+    if recipe.generation.use_vllm:
         from gnivo_cli.recipe import recipe_error_at
+        from gnivo_cli.vllm_support import missing_vllm
 
-        raise recipe_error_at(recipe, "generation.use_vllm", "vllm is not installed: `pip install vllm`, or set false")
+        problem = missing_vllm("true")  # reads "generation.use_vllm: true needs vLLM, ..." after the key
+        if problem:
+            raise recipe_error_at(recipe, "generation.use_vllm", problem)
 
     from gnivo_cli.training import train as run_training
 
@@ -76,6 +77,8 @@ def train(
     try:
         result = run_training(recipe, resume=resume, console=err_console)
     except TrainingInterrupted as stopped:
+        if not is_main_process():
+            raise typer.Exit(stopped.exit_code) from None
         err_console.print(f"[yellow]{stopped}[/]", highlight=False)
         command = ["gnivo", "train", str(recipe_path), *(f"--set={item}" for item in overrides or []), "--resume"]
         command += ["-o", str(stopped.output_dir)]

@@ -82,9 +82,14 @@ def restore_checkpoint_state(trainer: Any, checkpoint: Path) -> None:
 
 
 class GracefulStop(TrainerCallback):
-    """After a stop request, the step in progress ends, a checkpoint is saved, and training stops."""
+    """After a stop request, the step in progress ends, a checkpoint is saved, and training stops.
 
-    def __init__(self) -> None:
+    With several processes the request is shared at each step end, so all of them stop after the same
+    step, whichever process the signal reached first.
+    """
+
+    def __init__(self, trainer: Any = None) -> None:
+        self.trainer = trainer
         self.signal: int | None = None
         self.stopped_at: int | None = None
 
@@ -92,8 +97,19 @@ class GracefulStop(TrainerCallback):
     def requested(self) -> bool:
         return self.signal is not None
 
+    def _anyone_requested(self) -> bool:
+        accelerator = getattr(self.trainer, "accelerator", None)
+        if accelerator is None or accelerator.num_processes == 1:
+            return self.requested
+        import torch
+
+        flag = torch.tensor([1.0 if self.requested else 0.0], device=accelerator.device)
+        return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
+
     def on_step_end(self, args, state, control, **kwargs):
-        if self.requested:
+        if self._anyone_requested():
+            if self.signal is None:
+                self.signal = signal.SIGTERM  # another process was asked to stop
             control.should_save = True
             control.should_training_stop = True
             self.stopped_at = state.global_step
@@ -102,17 +118,29 @@ class GracefulStop(TrainerCallback):
 
 @contextmanager
 def stop_on_signals(stop: GracefulStop, announce: Callable[[str], None]) -> Iterator[None]:
-    """SIGINT/SIGTERM ask `stop` to finish the step and save; a second one interrupts at once."""
+    """SIGINT/SIGTERM ask `stop` to finish the step and save; a second one interrupts at once.
+
+    In a process started by a launcher (torchrun, accelerate), further signals are ignored: the launcher
+    forwards the terminal's Ctrl-C to its workers a second time within milliseconds, and kills them
+    itself when a user insists.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be installed in the main thread
         return
+    from gnivo_cli.launch import in_launched_worker, is_main_process
+
+    launched = in_launched_worker()
 
     def handle(signum: int, frame: Any) -> None:
         if stop.requested:
+            if launched:
+                return
             raise KeyboardInterrupt
         stop.signal = signum
-        name = signal.Signals(signum).name
-        announce(f"{name}: finishing this step and saving a checkpoint (press Ctrl-C again to stop at once)")
+        if is_main_process():
+            name = signal.Signals(signum).name
+            again = "" if launched else " (press Ctrl-C again to stop at once)"
+            announce(f"{name}: finishing this step and saving a checkpoint{again}")
 
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

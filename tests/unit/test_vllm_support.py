@@ -35,14 +35,14 @@ def test_missing_vllm_on_a_gpu_names_the_extra_only(no_vllm, monkeypatch):
 def test_train_with_use_vllm_fails_in_one_line_before_loading_anything(no_vllm, tmp_path, capsys):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
-        "model: {name: /nonexistent-model-dir}\nrewards: [{name: math}]\n"
+        "model: {name: gnivo-tests/absent-model}\nrewards: [{name: math}]\n"
         f"generation: {{use_vllm: true}}\ntraining: {{output_dir: '{tmp_path / 'run'}', max_steps: 1}}\n"
     )
     with pytest.raises(SystemExit) as exit_:
         main(["train", str(recipe)])
     err = capsys.readouterr().err
     assert exit_.value.code == 1
-    # The model directory does not exist: the vLLM check came first, so no model load was tried.
+    # The model is not on this machine: the vLLM check came first, so no model load was tried.
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "generation.use_vllm: true needs vLLM" in errors[0]
     assert "Traceback" not in err
