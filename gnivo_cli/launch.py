@@ -8,6 +8,7 @@ are the same run.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from gnivo_cli.errors import GnivoError
 _WORKER_VARIABLES = ("LOCAL_RANK", "WORLD_SIZE")
 #: gnivo's own launch options: the relaunched command runs without them.
 LAUNCH_OPTIONS = ("--num-processes", "--accelerate-config")
+#: The command as the user typed it, for the workers' messages (how to resume, for one).
+ORIGINAL_COMMAND_VARIABLE = "GNIVO_LAUNCHED_AS"
 
 
 def in_launched_worker() -> bool:
@@ -71,14 +74,21 @@ def without_launch_options(argv: list[str]) -> list[str]:
     return kept
 
 
+def original_command(argv: list[str]) -> list[str]:
+    """The `gnivo` arguments the user typed: `argv`, or, in a launched worker, the command that launched it."""
+    typed = os.environ.get(ORIGINAL_COMMAND_VARIABLE)
+    return shlex.split(typed) if typed else list(argv)
+
+
 def relaunch(gnivo_args: list[str], *, num_processes: int | None, config_file: Path | None) -> int:
     """Run `gnivo GNIVO_ARGS` (launch options removed) under accelerate and return its exit code."""
+    typed = shlex.join(gnivo_args)
     gnivo_args = without_launch_options(gnivo_args)
     import torch
 
     cpu = not torch.cuda.is_available()
     command = accelerate_command(gnivo_args, num_processes=num_processes, config_file=config_file, cpu=cpu)
-    process = subprocess.Popen(command, env=launch_environment(cpu))
+    process = subprocess.Popen(command, env={**launch_environment(cpu), ORIGINAL_COMMAND_VARIABLE: typed})
     received: list[int] = []
 
     def forward(signum: int, frame: object) -> None:

@@ -80,12 +80,21 @@ def train(
         if not is_main_process():
             raise typer.Exit(stopped.exit_code) from None
         err_console.print(f"[yellow]{stopped}[/]", highlight=False)
-        command = ["gnivo", "train", str(recipe_path), *(f"--set={item}" for item in overrides or []), "--resume"]
-        command += ["-o", str(stopped.output_dir)]
-        err_console.print(f"resume with: {shlex.join(command)}", highlight=False, soft_wrap=True)
+        err_console.print(f"resume with: {resume_command(stopped.output_dir)}", highlight=False, soft_wrap=True)
         raise typer.Exit(stopped.exit_code) from None
     if not result.already_finished:
         _print_summary(result)
+
+
+def resume_command(output_dir: str) -> str:
+    """The command that was run, with --resume and the run's folder."""
+    from gnivo_cli.cli import invocation
+    from gnivo_cli.launch import original_command
+
+    args = [a for a in original_command(invocation()) if a not in ("--resume", "--debug")]
+    if "-o" not in args and "--output-dir" not in args and not any(a.startswith("--output-dir=") for a in args):
+        args += ["-o", str(output_dir)]
+    return shlex.join(["gnivo", *args, "--resume"])
 
 
 def _print_summary(result) -> None:
