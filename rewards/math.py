@@ -23,10 +23,10 @@ from rewards._math_extract import (
     FALLBACKS,
     NO_ANSWER,
     extract_answer,
-    solution_answer,
     split_answer,
     top_level_parts,
 )
+from rewards._math_gold import after_hashes, solution_answer
 from rewards._math_quick import decide
 from rewards.base import Reward, RewardParams, as_text
 
@@ -87,8 +87,8 @@ def gold_answers(value: Any) -> list[str]:
             return []
         return [str(int(value))] if value.is_integer() else [repr(value)]
     text = as_text(value).strip()
-    if "####" in text:  # GSM8K: a worked solution, then "#### 42"
-        text = text.rsplit("####", 1)[1].strip()
+    if (final := after_hashes(text)) is not None:  # GSM8K: a worked solution, then "#### 42"
+        text = final
     elif "\\boxed" in text or "\\fbox" in text:  # a full solution (MATH, Minerva): what it boxes
         text = solution_answer(text) or ""
     if len(text) >= 2 and text.startswith("$") and text.endswith("$"):

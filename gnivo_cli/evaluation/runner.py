@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import ModelNotFoundError
+from gnivo_cli.evaluation.backends import build_generator
 from gnivo_cli.evaluation.benchmarks import Benchmark, Problem, get_benchmark, load_problems, problems_digest
-from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest, build_generator
+from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
 from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_reward
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k
 from gnivo_cli.evaluation.prompts import PromptTemplate, uses_chat_template

@@ -11,6 +11,8 @@ from gnivo_cli.evaluation.benchmarks import get_benchmark
 from gnivo_cli.evaluation.prompts import PromptTemplate
 
 BACKENDS = ("hf", "vllm")
+#: Rows per generate call with the hf backend (vLLM schedules its own batches).
+DEFAULT_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,6 @@ class EvalSettings:
         PromptTemplate(template, system)  # checks the {problem} placeholder
         batch_size = self.batch_size
         if batch_size is None and self.backend == "hf":
-            from gnivo_cli.evaluation.hf_backend import DEFAULT_BATCH_SIZE
-
             batch_size = DEFAULT_BATCH_SIZE
         resolved = {
             "bench": benchmark.name,
