@@ -22,16 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from gnivo_cli import rundir
 from gnivo_cli.algorithms import ALGORITHMS, SHARED_KEYS, unknown_algorithm
-from gnivo_cli.curves import Comparison, compare_runs, load_run, plot_comparison, summary_markdown
+from gnivo_cli.curves import Comparison, compare_runs
+from gnivo_cli.curves_plot import plot_comparison
+from gnivo_cli.curves_table import summary_markdown
+from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe import Recipe, recipe_from_dict
+from gnivo_cli.runs import load_run
 
 FIGURE_FILE = "compare.png"
 SUMMARY_MD = "summary.md"
 COMPARE_JSON = "compare.json"
-_RECIPE_FILE = "recipe.yaml"
-_SUMMARY_FILE = "summary.json"
 
 
 def parse_algorithms(text: str) -> list[str]:
@@ -129,8 +132,6 @@ def plan_runs(base: Recipe, algorithms: Sequence[str], seeds: Sequence[int], out
 
     Raises GnivoError before anything trains if a run already in DIR used a different recipe.
     """
-    from gnivo_cli.models import latest_checkpoint
-
     runs = []
     for seed in seeds:
         for algorithm in algorithms:
@@ -140,10 +141,11 @@ def plan_runs(base: Recipe, algorithms: Sequence[str], seeds: Sequence[int], out
             state: Literal["new", "finished", "resume", "restart"] = "new"
             if path.is_dir() and any(path.iterdir()):
                 _check_same_recipe(path, recipe)
-                if (path / _SUMMARY_FILE).is_file():
+                if (path / rundir.SUMMARY_FILE).is_file():
                     state = "finished"
                 else:
-                    state = "resume" if latest_checkpoint(path) is not None else "restart"
+                    # `--resume` also sorts out a checkpoint left half-written
+                    state = "resume" if rundir.checkpoints(path) else "restart"
             runs.append(PlannedRun(algorithm, seed, path, raw, recipe, state))
     return runs
 
@@ -151,30 +153,23 @@ def plan_runs(base: Recipe, algorithms: Sequence[str], seeds: Sequence[int], out
 def _check_same_recipe(path: Path, recipe: Recipe) -> None:
     import yaml
 
-    stored_file = path / _RECIPE_FILE
+    stored_file = path / rundir.RECIPE_FILE
     if not stored_file.is_file():
         return
     stored = yaml.safe_load(stored_file.read_text(encoding="utf-8")) or {}
     expected = recipe.to_dict()
     for section in (stored, expected):
         section.get("training", {}).pop("output_dir", None)  # the dir may have moved
-    differences = _differences(stored, expected)
+    # A key one side lacks counts as None: a run dir from before a key with a None default still matches.
+    differences = [
+        f"{key}: {old!r} -> {new!r}" for key, (old, new) in leaf_changes(stored, expected).items() if old != new
+    ]
     if differences:
         shown = "; ".join(differences[:3]) + ("; ..." if len(differences) > 3 else "")
         raise GnivoError(
             f"{path} was trained with a different recipe ({shown}): use another --output-dir, "
             "or delete that run to retrain it"
         )
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        found = []
-        for key in sorted(set(old) | set(new), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            found += _differences(old.get(key), new.get(key), path)
-        return found
-    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
 
 
 def launch_subprocess(run: PlannedRun, resume: bool) -> None:
@@ -283,7 +278,7 @@ def _train_one(run: PlannedRun, launch: Launcher) -> RunOutcome:
     except Exception as error:  # one failed run must not stop the grid
         message = str(error) if isinstance(error, GnivoError) else f"{type(error).__name__}: {error}"
         return RunOutcome(run, "failed", time.perf_counter() - started, message or type(error).__name__)
-    if not (run.path / _SUMMARY_FILE).is_file():
+    if not (run.path / rundir.SUMMARY_FILE).is_file():
         return RunOutcome(run, "failed", time.perf_counter() - started, f"{run.path}: training wrote no summary")
     status: Literal["trained", "resumed"] = "resumed" if run.state == "resume" else "trained"
     return RunOutcome(run, status, time.perf_counter() - started)
@@ -298,7 +293,7 @@ def write_outputs(
     window: int | None = None,
 ) -> tuple[Comparison | None, list[Path]]:
     """compare.png, summary.md and compare.json from the finished runs so far (nothing if none finished)."""
-    finished = [o for o in outcomes if o.status != "failed" and (o.run.path / _SUMMARY_FILE).is_file()]
+    finished = [o for o in outcomes if o.status != "failed" and (o.run.path / rundir.SUMMARY_FILE).is_file()]
     if not finished:
         return None, []
     order = list(dict.fromkeys(o.run.algorithm for o in outcomes))

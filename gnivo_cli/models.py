@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gnivo_cli import rundir
 from gnivo_cli.errors import GnivoError, ModelNotFoundError
 
 if TYPE_CHECKING:
@@ -92,24 +93,18 @@ def _convert_gguf(gguf_dir: Path, gguf_file: str, target: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The `checkpoint-N` directory with the largest N, if any."""
-    checkpoints = [p for p in run_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.name.split("-")[-1]), default=None)
-
-
 def resolve_model(ref: str) -> str:
     """Turn a model reference into something `from_pretrained` accepts (a directory or a hub id)."""
     if is_embedded(ref):
         return str(embedded_model_dir())
     path = Path(ref).expanduser()
     if path.is_dir():
-        if (path / "final").is_dir():
-            return str(path / "final")
+        if (path / rundir.FINAL_DIR).is_dir():
+            return str(path / rundir.FINAL_DIR)
         if not (path / "config.json").is_file() and not (path / ADAPTER_CONFIG).is_file():
-            checkpoint = latest_checkpoint(path)
-            if checkpoint is not None:
-                return str(checkpoint)
+            checkpoints = rundir.checkpoints(path)  # the largest N, written completely or not
+            if checkpoints:
+                return str(checkpoints[-1])
             raise ModelNotFoundError(f"{ref}: directory holds no model, adapter or checkpoint")
         return str(path)
     if path.exists() or ref.startswith((".", "/", "~")):

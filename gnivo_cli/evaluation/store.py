@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 
 SAMPLES_FILE = "samples.jsonl"
@@ -124,8 +125,8 @@ class RunStore:
 def _differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
     if recorded is None:
         return f"no readable {RUN_FILE} records them"
-    keys = [k for k in dict.fromkeys([*recorded, *current]) if recorded.get(k) != current.get(k)]
-    return ", ".join(f"{k}: {_short(recorded.get(k))} -> {_short(current.get(k))}" for k in keys)
+    changes = leaf_changes(recorded, current)
+    return ", ".join(f"{key}: {_short(old)} -> {_short(new)}" for key, (old, new) in changes.items())
 
 
 def _short(value: Any, width: int = 40) -> str:
