@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from gnivo_cli.recipe_sections import (
 )
 from gnivo_cli.recipe_yaml import key_lines, locate, parse_yaml
 from gnivo_cli.schema import matches_type, type_problem, value_problem
+from gnivo_cli.suggest import closest
 
 
 @dataclass(frozen=True)
@@ -253,8 +253,8 @@ def _reward_checks(recipe: Recipe) -> list[tuple[str, str]]:
 
 
 def _unknown(key: Any, known: list[str]) -> str:
-    close = difflib.get_close_matches(str(key), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+    match = closest(str(key), known)
+    hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(known)})"
     return f"unknown key{hint}"
 
 

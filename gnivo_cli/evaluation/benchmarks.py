@@ -10,7 +10,6 @@ other packages add theirs through the entry-point group `gnivo.benchmarks` (see
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from gnivo_cli.evaluation.benchmark_spec import (
     repair_escapes,
 )
 from gnivo_cli.jsonl import iter_jsonl
+from gnivo_cli.suggest import closest
 
 # One extractor for training and evaluation: the `math` reward's (pure string work, no sympy).
 from rewards._math_extract import last_boxed
@@ -166,10 +166,10 @@ def get_benchmark(name: str) -> Benchmark:
     if name.strip() in plugins:
         return load_benchmark(name.strip())
     candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases), *plugins]
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    match = closest(key, candidates)
     hint = ""
-    if close:
-        suggestion = close[0] if close[0] in plugins else get_benchmark(close[0]).name
+    if match:
+        suggestion = match if match in plugins else get_benchmark(match).name
         hint = f" Did you mean {suggestion!r}?"
     installed = f"; plugins: {', '.join(plugins)}" if plugins else ""
     raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}{installed}")

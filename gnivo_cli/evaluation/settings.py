@@ -113,7 +113,7 @@ class EvalSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            from gnivo_cli.plugins import did_you_mean
+            from gnivo_cli.suggest import did_you_mean
 
             raise GnivoError(
                 f"unknown evaluation setting {unknown[0]!r}{did_you_mean(unknown[0], known)} "
