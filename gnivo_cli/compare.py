@@ -151,12 +151,9 @@ def plan_runs(base: Recipe, algorithms: Sequence[str], seeds: Sequence[int], out
 
 
 def _check_same_recipe(path: Path, recipe: Recipe) -> None:
-    import yaml
-
-    stored_file = path / rundir.RECIPE_FILE
-    if not stored_file.is_file():
+    if not (path / rundir.RECIPE_FILE).is_file():
         return
-    stored = yaml.safe_load(stored_file.read_text(encoding="utf-8")) or {}
+    stored = rundir.read_recipe(path) or {}
     expected = recipe.to_dict()
     for section in (stored, expected):
         section.get("training", {}).pop("output_dir", None)  # the dir may have moved

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gnivo_cli import rundir
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
@@ -45,7 +43,7 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool) -> StartPlan:
         return _plan_fresh(output_dir)
     if not output_dir.is_dir():
         raise GnivoError(f"--resume: {output_dir} does not exist; drop --resume to start a new run")
-    stored = _stored_recipe(output_dir)
+    stored = rundir.read_recipe(output_dir, why="cannot check the resumed recipe against it")
     if stored is None:
         raise GnivoError(f"--resume: {output_dir} holds no gnivo run (no {rundir.RECIPE_FILE}); drop --resume")
     plan = StartPlan(resumed=True, changes=leaf_changes(stored, recipe.to_dict()))
@@ -137,17 +135,6 @@ def record_resume(plan: StartPlan, output_dir: Path) -> None:
     }
     with (output_dir / rundir.RESUMES_FILE).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(row) + "\n")
-
-
-def _stored_recipe(output_dir: Path) -> dict[str, Any] | None:
-    path = output_dir / rundir.RECIPE_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise GnivoError(f"{path}: not valid YAML ({error}); cannot check the resumed recipe against it") from None
-    return data if isinstance(data, dict) else None
 
 
 def _show(value: Any) -> str:

@@ -93,6 +93,21 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
+    """The run's recipe.yaml as plain data; None where it is missing or not a mapping. Invalid YAML is an
+    error naming the file, and `why` it was read where given."""
+    import yaml
+
+    path = Path(run_dir) / RECIPE_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise GnivoError(f"{path}: not valid YAML ({error})" + (f"; {why}" if why else "")) from None
+    return data if isinstance(data, dict) else None
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write to a temporary name and rename: a reader never sees half a file."""
     path = Path(path)

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.rundir import METRICS_FILE, RECIPE_FILE, SUMMARY_FILE, read_metrics
+from gnivo_cli.rundir import METRICS_FILE, RECIPE_FILE, SUMMARY_FILE, read_metrics, read_recipe
 
 
 @dataclass
@@ -49,7 +48,7 @@ def load_run(path: Path) -> Run:
         raise GnivoError(f"{path}: no {METRICS_FILE} (not a gnivo training output dir)")
     rows = read_metrics(path)  # a run still training may have half a last line: that row is not there yet
     summary = _read_json(path / SUMMARY_FILE)
-    recipe = _read_yaml(path / RECIPE_FILE)
+    recipe = read_recipe(path) or {}
     algorithm = (summary or {}).get("algorithm") or ((recipe.get("algorithm") or {}).get("name"))
     if not algorithm:
         raise GnivoError(f"{path}: cannot tell the algorithm (no {SUMMARY_FILE} or {RECIPE_FILE} naming it)")
@@ -82,13 +81,3 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except json.JSONDecodeError as error:
         raise GnivoError(f"{path}: not valid JSON ({error.msg})") from None
     return data if isinstance(data, dict) else None
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise GnivoError(f"{path}: not valid YAML ({error})") from None
-    return data if isinstance(data, dict) else {}
