@@ -1,7 +1,8 @@
 """The `math` reward: is the final answer of a completion equivalent to the gold answer?
 
-Extraction (`rewards._math_extract`) and the cheap comparisons (`rewards._math_quick`: normalization,
-equal strings, integers) are plain string work in the calling process. The symbolic check
+Extraction (`rewards._math_extract`; a gold solution's answer: `rewards._math_gold`) and the cheap
+comparisons (`rewards._math_quick`: normalization, equal strings, integers) are plain string work in the
+calling process. The symbolic check
 (`rewards._math_equiv`: Math-Verify/sympy) runs under a hard time limit per check (`rewards._math_pool`),
 in process or in worker processes. `judge` gives the verdicts,
 which `gnivo eval` uses too: one checker for training and evaluation.
