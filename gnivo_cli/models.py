@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gnivo_cli import rundir
-from gnivo_cli.errors import GnivoError, ModelNotFoundError
+from gnivo_cli.devices import check_device
+from gnivo_cli.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -185,24 +186,6 @@ def _dtype(name: str | None) -> Any:
         return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
     except KeyError:
         raise ModelNotFoundError(f"unknown dtype {name!r}: use auto, float32, bfloat16 or float16") from None
-
-
-def check_device(device: str) -> None:
-    """Refuse a device name torch does not know, or one this machine does not have, before loading."""
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise GnivoError(f"--device {device!r}: not a device; use cpu, cuda, cuda:N or mps") from None
-    if parsed.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise GnivoError(f"--device {device!r}: no CUDA GPU is visible on this machine; use cpu")
-        if parsed.index is not None and parsed.index >= count:
-            raise GnivoError(f"--device {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
-    elif parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise GnivoError(f"--device {device!r}: MPS is not available on this machine; use cpu")
 
 
 def _weights_kwargs(path: str, trust_remote_code: bool) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from gnivo_cli.devices import device_problems
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.benchmarks import get_benchmark
 from gnivo_cli.evaluation.prompts import PromptTemplate
@@ -141,22 +142,3 @@ class SamplingSettings:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
-
-
-def device_problems(device: str) -> list[str]:
-    """Problems with a `--device` value: not a torch device, or one this machine does not have."""
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError):
-        return [f"--device {device!r} is not a device (e.g. cpu, cuda, cuda:1, mps)"]
-    if parsed.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            return [f"--device {device!r}: no CUDA device is available here"]
-        if parsed.index is not None and parsed.index >= count:
-            return [f"--device {device!r}: only {count} CUDA device(s) here (cuda:0 to cuda:{count - 1})"]
-    if parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        return [f"--device {device!r}: MPS is not available here"]
-    return []

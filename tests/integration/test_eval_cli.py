@@ -150,7 +150,7 @@ def test_embedded_model_end_to_end(tmp_path, capsys, shared_benchmarks):
 
 @pytest.mark.parametrize(
     ("device", "message"),
-    [("gpu", "--device 'gpu' is not a device (e.g. cpu, cuda, cuda:1, mps)"), ("cuda:99", "--device 'cuda:99': ")],
+    [("gpu", "--device 'gpu': not a device; use cpu, cuda, cuda:N or mps"), ("cuda:99", "--device 'cuda:99': ")],
 )
 def test_a_mistyped_device_is_one_line_before_anything_loads(capsys, device, message):
     code, _, err = _gnivo(["eval", "--bench", "aime24", "--device", device], capsys)
