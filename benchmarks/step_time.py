@@ -12,7 +12,6 @@ both alike; the first step of every run is dropped as warm-up.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import tempfile
@@ -46,7 +45,9 @@ def recipe_for(algorithm: str, args: argparse.Namespace, output_dir: Path):
 
 
 def step_times(run_dir: Path) -> dict[str, list[float]]:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()][1:]  # warm-up
+    from gnivo_cli.rundir import read_metrics
+
+    rows = read_metrics(run_dir)[1:]  # the first step is warm-up
     return {
         "step_time": [r["step_time"] for r in rows],
         "tokens": [r["completions/mean_length"] for r in rows],

@@ -1,6 +1,6 @@
 """How far the normalized weights softmax(R/alpha) land from GN-IVO's optimum, measured exactly on a toy tree.
 
-The toy (gnivo_cli/engine/toy.py, the one tests/unit/test_theory.py checks): depth-3, branching-2 tree,
+The toy (benchmarks/theory_toy.py, the one tests/unit/test_theory.py checks): depth-3, branching-2 tree,
 8 leaf rewards, a fixed pi_old, a tabular policy. For each alpha and K the exact expected loss (every
 multiset of K leaves, multinomial-weighted) is minimized from pi_old with L-BFGS in float64, and the
 minimizer is compared with pi*(y_<t) ∝ pi_old(y_<t) exp(V(y_<t)) prefix by prefix.
@@ -17,8 +17,7 @@ import argparse
 import time
 
 import torch
-
-from gnivo_cli.engine.toy import ExactGNIVO, example_problem, policy_gap
+from theory_toy import ExactGNIVO, example_problem, policy_gap  # benchmarks/theory_toy.py, next to this script
 
 
 def main() -> None:

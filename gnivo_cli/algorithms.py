@@ -8,12 +8,13 @@ Adding an algorithm means adding an entry here (and, if trl has no trainer for i
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from gnivo_cli.suggest import closest
 
 #: `algorithm` keys every algorithm takes, passed to every trl config under the same name.
 SHARED_KEYS = ("num_generations", "beta", "num_iterations")
@@ -113,8 +114,8 @@ OWNED_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for spec in ALGORITHMS.val
 
 def unknown_algorithm(name: str) -> str:
     """The message for a name not in the table, with a did-you-mean where one is close."""
-    close = difflib.get_close_matches(name, list(ALGORITHMS), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(ALGORITHMS)})"
+    match = closest(name, ALGORITHMS)
+    hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(ALGORITHMS)})"
     return f"unknown algorithm {name!r}{hint}"
 
 

@@ -20,82 +20,51 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from gnivo_cli.algorithms import ALGORITHMS, SHARED_KEYS, unknown_algorithm
-from gnivo_cli.curves import Comparison, compare_runs, load_run, plot_comparison, summary_markdown
+from gnivo_cli import rundir
+from gnivo_cli.algorithms import ALGORITHMS
+
+# The grid is planned in `compare_plan`; these names are part of this module's API too.
+from gnivo_cli.compare_plan import (
+    PlannedRun,
+    default_output_dir,
+    parse_algorithms,
+    parse_seeds,
+    plan_runs,
+    run_dir,
+    run_recipe_dict,
+)
+from gnivo_cli.curves import Comparison, compare_runs
+from gnivo_cli.curves_plot import plot_comparison
+from gnivo_cli.curves_table import summary_markdown
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe import Recipe, recipe_from_dict
+
+__all__ = [
+    "COMPARE_JSON",
+    "FIGURE_FILE",
+    "SUMMARY_MD",
+    "CompareResult",
+    "PlannedRun",
+    "RunFailed",
+    "RunOutcome",
+    "default_output_dir",
+    "launch_in_process",
+    "launch_subprocess",
+    "parse_algorithms",
+    "parse_seeds",
+    "plan_runs",
+    "run_compare",
+    "run_dir",
+    "run_recipe_dict",
+    "write_outputs",
+]
+from gnivo_cli.runs import load_run
 
 FIGURE_FILE = "compare.png"
 SUMMARY_MD = "summary.md"
 COMPARE_JSON = "compare.json"
-_RECIPE_FILE = "recipe.yaml"
-_SUMMARY_FILE = "summary.json"
-
-
-def parse_algorithms(text: str) -> list[str]:
-    """`gnivo,grpo` -> ['gnivo', 'grpo'] (order kept, duplicates dropped, names checked)."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise GnivoError(f"--algorithms: give a comma-separated list of {', '.join(ALGORITHMS)}")
-    for name in names:
-        if name not in ALGORITHMS:
-            raise GnivoError(f"--algorithms: {unknown_algorithm(name)}")
-    return list(dict.fromkeys(names))
-
-
-def parse_seeds(text: str, base: int) -> list[int]:
-    """`3` -> three seeds from the recipe's `training.seed` on; `0,5,7` -> exactly those."""
-    text = text.strip()
-    try:
-        if "," in text:
-            seeds = [int(part) for part in text.split(",") if part.strip()]
-        else:
-            count = int(text)
-            if count < 1:
-                raise GnivoError(f"--seeds: need at least one seed, got {count}")
-            seeds = list(range(base, base + count))
-    except ValueError:
-        raise GnivoError(f"--seeds: expected a count (3) or a comma-separated list (0,1,2), got {text!r}") from None
-    if not seeds:
-        raise GnivoError("--seeds: need at least one seed")
-    return list(dict.fromkeys(seeds))
-
-
-def default_output_dir(recipe: Recipe) -> Path:
-    return Path(recipe.training.output_dir.rstrip("/") + "-compare")
-
-
-def run_dir(output_dir: Path, algorithm: str, seed: int) -> Path:
-    return Path(output_dir) / algorithm / f"seed-{seed}"
-
-
-def run_recipe_dict(base: Recipe, algorithm: str, seed: int, output_dir: Path) -> dict[str, Any]:
-    """The base recipe with another algorithm, seed and output dir, as the dict a recipe file would hold.
-
-    Each algorithm keeps only the keys it may set (see gnivo_cli.algorithms): the baselines drop the
-    GN-IVO settings, and gnivo-onestep drops `prefix` (always `final`).
-    """
-    raw = base.to_dict()
-    keep = {"name", *SHARED_KEYS, *ALGORITHMS[algorithm].free_keys}
-    raw["algorithm"] = {key: value for key, value in raw["algorithm"].items() if key in keep}
-    raw["algorithm"]["name"] = algorithm
-    raw["training"]["seed"] = seed
-    raw["training"]["output_dir"] = str(output_dir)
-    return raw
-
-
-@dataclass
-class PlannedRun:
-    """One cell of the grid, with what a rerun found on disk."""
-
-    algorithm: str
-    seed: int
-    path: Path
-    raw: dict[str, Any]  # the run's recipe as a dict (what the training process rebuilds it from)
-    recipe: Recipe
-    state: Literal["new", "finished", "resume", "restart"] = "new"
 
 
 @dataclass
@@ -122,59 +91,6 @@ class RunFailed(GnivoError):
 
 
 Launcher = Callable[[PlannedRun, bool], None]
-
-
-def plan_runs(base: Recipe, algorithms: Sequence[str], seeds: Sequence[int], output_dir: Path) -> list[PlannedRun]:
-    """Every algorithm x seed, seed by seed (an interrupted grid still has every algorithm), checked on disk.
-
-    Raises GnivoError before anything trains if a run already in DIR used a different recipe.
-    """
-    from gnivo_cli.models import latest_checkpoint
-
-    runs = []
-    for seed in seeds:
-        for algorithm in algorithms:
-            path = run_dir(output_dir, algorithm, seed)
-            raw = run_recipe_dict(base, algorithm, seed, path)
-            recipe = recipe_from_dict(raw, source=base.source)
-            state: Literal["new", "finished", "resume", "restart"] = "new"
-            if path.is_dir() and any(path.iterdir()):
-                _check_same_recipe(path, recipe)
-                if (path / _SUMMARY_FILE).is_file():
-                    state = "finished"
-                else:
-                    state = "resume" if latest_checkpoint(path) is not None else "restart"
-            runs.append(PlannedRun(algorithm, seed, path, raw, recipe, state))
-    return runs
-
-
-def _check_same_recipe(path: Path, recipe: Recipe) -> None:
-    import yaml
-
-    stored_file = path / _RECIPE_FILE
-    if not stored_file.is_file():
-        return
-    stored = yaml.safe_load(stored_file.read_text(encoding="utf-8")) or {}
-    expected = recipe.to_dict()
-    for section in (stored, expected):
-        section.get("training", {}).pop("output_dir", None)  # the dir may have moved
-    differences = _differences(stored, expected)
-    if differences:
-        shown = "; ".join(differences[:3]) + ("; ..." if len(differences) > 3 else "")
-        raise GnivoError(
-            f"{path} was trained with a different recipe ({shown}): use another --output-dir, "
-            "or delete that run to retrain it"
-        )
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        found = []
-        for key in sorted(set(old) | set(new), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            found += _differences(old.get(key), new.get(key), path)
-        return found
-    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
 
 
 def launch_subprocess(run: PlannedRun, resume: bool) -> None:
@@ -283,7 +199,7 @@ def _train_one(run: PlannedRun, launch: Launcher) -> RunOutcome:
     except Exception as error:  # one failed run must not stop the grid
         message = str(error) if isinstance(error, GnivoError) else f"{type(error).__name__}: {error}"
         return RunOutcome(run, "failed", time.perf_counter() - started, message or type(error).__name__)
-    if not (run.path / _SUMMARY_FILE).is_file():
+    if not (run.path / rundir.SUMMARY_FILE).is_file():
         return RunOutcome(run, "failed", time.perf_counter() - started, f"{run.path}: training wrote no summary")
     status: Literal["trained", "resumed"] = "resumed" if run.state == "resume" else "trained"
     return RunOutcome(run, status, time.perf_counter() - started)
@@ -298,7 +214,7 @@ def write_outputs(
     window: int | None = None,
 ) -> tuple[Comparison | None, list[Path]]:
     """compare.png, summary.md and compare.json from the finished runs so far (nothing if none finished)."""
-    finished = [o for o in outcomes if o.status != "failed" and (o.run.path / _SUMMARY_FILE).is_file()]
+    finished = [o for o in outcomes if o.status != "failed" and (o.run.path / rundir.SUMMARY_FILE).is_file()]
     if not finished:
         return None, []
     order = list(dict.fromkeys(o.run.algorithm for o in outcomes))

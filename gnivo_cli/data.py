@@ -20,7 +20,7 @@ from gnivo_cli.jsonl import read_jsonl
 if TYPE_CHECKING:
     from datasets import Dataset
 
-    from gnivo_cli.recipe import DataSection
+    from gnivo_cli.recipe_sections import DataSection
 
 SYNTHETIC_PREFIX = "synthetic:"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

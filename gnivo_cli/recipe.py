@@ -9,99 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
 from gnivo_cli.algorithms import ALGORITHMS, OWNED_KEYS, unknown_algorithm
 from gnivo_cli.errors import RecipeError
-from gnivo_cli.recipe_yaml import RecipeLoader, StrictYAMLError, key_lines, parse_yaml
-from gnivo_cli.schema import bounds, matches_type, type_problem, value_problem
-
-
-@dataclass(frozen=True)
-class ModelSection:
-    # hub id, local directory, or the embedded SmolLM2-135M-Instruct
-    name: str = field(default="embedded", metadata=bounds(nonempty=True))
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    trust_remote_code: bool = False
-
-
-@dataclass(frozen=True)
-class LoraSection:
-    enabled: bool = False
-    r: int = field(default=16, metadata=bounds(ge=1))
-    alpha: int = field(default=32, metadata=bounds(ge=1))  # LoRA's scale is alpha / r: 0 would train nothing
-    dropout: float = field(default=0.05, metadata=bounds(ge=0, lt=1))
-    target_modules: str | list[str] = field(default="all-linear", metadata=bounds(nonempty=True))
-
-
-@dataclass(frozen=True)
-class DataSection:
-    # synthetic:NAME, a .jsonl/.json path, or a Hugging Face dataset id
-    source: str = field(default="synthetic:arithmetic", metadata=bounds(nonempty=True))
-    split: str = field(default="train", metadata=bounds(nonempty=True))
-    config: str | None = None  # the Hugging Face dataset config name, where it has several
-    prompt_column: str = field(default="problem", metadata=bounds(nonempty=True))
-    # `{prompt}` is the prompt column; other `{column}` names also work
-    prompt_template: str = field(default="{prompt}", metadata=bounds(nonempty=True))
-    system_prompt: str | None = None
-    limit: int | None = field(default=None, metadata=bounds(ge=1))
-    synthetic: dict[str, Any] = field(default_factory=dict)  # parameters of a synthetic task
-
-
-@dataclass(frozen=True)
-class RewardSpec:
-    name: str
-    weight: float = 1.0
-    params: dict[str, Any] = field(default_factory=dict)
-    on_error: Literal["raise", "skip"] = "raise"  # "skip": a sample whose scoring raises gets None, counted
-
-
-@dataclass(frozen=True)
-class AlgorithmSection:
-    name: str = "gnivo"  # a key of gnivo_cli.algorithms.ALGORITHMS
-    num_generations: int = 4  # K responses per prompt
-    beta: float = 0.0  # KL penalty to the initial model; 0 loads no reference model
-    num_iterations: int = 1  # optimizer passes per generation batch (pi_old fixed across them)
-    alpha: float = 0.2
-    prefix: Literal["final", "sample", "all"] = "all"
-    unit: Literal["token", "step"] = "token"
-    step_separator: str = "\n\n"
-    weights: Literal["normalized", "exp"] = "normalized"
-
-
-@dataclass(frozen=True)
-class GenerationSection:
-    max_new_tokens: int = field(default=128, metadata=bounds(ge=1))
-    temperature: float = field(default=1.0, metadata=bounds(gt=0))
-    top_p: float = field(default=1.0, metadata=bounds(gt=0, le=1))
-    top_k: int = field(default=0, metadata=bounds(ge=0))  # 0 keeps every token
-    use_vllm: bool = False
-    vllm_mode: Literal["colocate", "server"] = "colocate"
-
-
-@dataclass(frozen=True)
-class TrainingSection:
-    learning_rate: float = field(default=1.0e-5, metadata=bounds(gt=0))
-    max_steps: int = field(default=100, metadata=bounds(ge=1))
-    per_device_batch_size: int = field(default=8, metadata=bounds(ge=1))  # completions per micro-batch: a multiple of K
-    gradient_accumulation_steps: int = field(default=1, metadata=bounds(ge=1))
-    seed: int = field(default=0, metadata=bounds(ge=0, lt=2**32))  # numpy's seeds are 32-bit unsigned
-    output_dir: str = field(default="runs/gnivo", metadata=bounds(nonempty=True))
-    save_steps: int = field(default=50, metadata=bounds(ge=1))
-    lr_scheduler: Literal["constant", "linear", "cosine", "constant_with_warmup"] = "constant"
-    warmup_steps: int = field(default=0, metadata=bounds(ge=0))
-    weight_decay: float = field(default=0.0, metadata=bounds(ge=0))
-    # transformers silently turns clipping off at <= 0
-    max_grad_norm: float = field(default=1.0, metadata=bounds(gt=0))
-    bf16: bool = False
-    gradient_checkpointing: bool = False
-    log_completions: bool = False
+from gnivo_cli.recipe_overrides import apply_overrides, override_keys
+from gnivo_cli.recipe_sections import (
+    AlgorithmSection,
+    DataSection,
+    GenerationSection,
+    LoraSection,
+    ModelSection,
+    RewardSpec,
+    TrainingSection,
+)
+from gnivo_cli.recipe_yaml import key_lines, locate, parse_yaml
+from gnivo_cli.schema import matches_type, type_problem, value_problem
+from gnivo_cli.suggest import closest
 
 
 @dataclass(frozen=True)
@@ -164,7 +93,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
         raise RecipeError(["the recipe must be a mapping of sections (model, data, rewards, ...)"], source=str(path))
     lines = key_lines(text)
     raw = apply_overrides(raw, overrides or [])
-    return recipe_from_dict(raw, source=str(path), lines=lines, overridden=_override_keys(overrides or []))
+    return recipe_from_dict(raw, source=str(path), lines=lines, overridden=override_keys(overrides or []))
 
 
 def recipe_from_dict(
@@ -190,7 +119,7 @@ def recipe_from_dict(
         problems.extend(_cross_checks(recipe, explicit))
         problems.extend(_reward_checks(recipe))
     if problems:
-        raise RecipeError([_locate(path, message, source, lines, overridden) for path, message in problems])
+        raise RecipeError([locate(path, message, source, lines, overridden) for path, message in problems])
     fixed = ALGORITHMS[recipe.algorithm.name].fixed  # e.g. one-step GN-IVO is GN-IVO at the final prefix point
     return dataclasses.replace(recipe, algorithm=dataclasses.replace(recipe.algorithm, **fixed)) if fixed else recipe
 
@@ -323,63 +252,9 @@ def _reward_checks(recipe: Recipe) -> list[tuple[str, str]]:
     return problems
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply `a.b.c=value` overrides; values are parsed as YAML (`0.1`, `true`, `[1, 2]`, `null`)."""
-    import copy
-
-    result = copy.deepcopy(raw)
-    for override in overrides:
-        key, sep, text = override.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise RecipeError([f"--set {override!r}: expected key.path=value"])
-        try:
-            value = yaml.load(text, Loader=RecipeLoader)  # a SafeLoader
-        except StrictYAMLError as error:
-            raise RecipeError([f"--set {override!r}: {error.problem}"]) from None
-        except yaml.YAMLError:
-            value = text  # an unparsable value is taken as a plain string; type checks follow
-        _set_path(result, key, value, override)
-    return result
-
-
-def _set_path(tree: dict[str, Any], key: str, value: Any, override: str) -> None:
-    parts = key.split(".")
-    node: Any = tree
-    for depth, part in enumerate(parts[:-1]):
-        child = _child(node, part)
-        if child is None:
-            child = {}
-            _assign(node, part, child, override)
-        elif not isinstance(child, dict | list):
-            where = ".".join(parts[: depth + 1])
-            raise RecipeError([f"--set {override!r}: {where} is a value, not a section"])
-        node = child
-    _assign(node, parts[-1], value, override)
-
-
-def _child(node: Any, part: str) -> Any:
-    if isinstance(node, list):
-        return node[int(part)] if part.isdigit() and int(part) < len(node) else None
-    return node.get(part)
-
-
-def _assign(node: Any, part: str, value: Any, override: str) -> None:
-    if isinstance(node, list):
-        if not part.isdigit() or int(part) >= len(node):
-            raise RecipeError([f"--set {override!r}: no list item {part!r}"])
-        node[int(part)] = value
-    else:
-        node[part] = value
-
-
-def _override_keys(overrides: list[str]) -> set[str]:
-    return {o.partition("=")[0].strip() for o in overrides}
-
-
 def _unknown(key: Any, known: list[str]) -> str:
-    close = difflib.get_close_matches(str(key), known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+    match = closest(str(key), known)
+    hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(known)})"
     return f"unknown key{hint}"
 
 
@@ -389,24 +264,4 @@ def recipe_error_at(recipe: Recipe, path: str, message: str) -> RecipeError:
     if recipe.source:
         with contextlib.suppress(OSError, UnicodeDecodeError):
             lines = key_lines(Path(recipe.source).read_text(encoding="utf-8"))
-    return RecipeError([_locate(path, message, recipe.source, lines, None)])
-
-
-def _locate(
-    path: str, message: str, source: str | None, lines: dict[str, int] | None, overridden: set[str] | None
-) -> str:
-    if overridden and any(path == key or path.startswith(key + ".") for key in overridden):
-        return f"--set {path}: {message}"
-    line = _nearest_line(path, lines or {})
-    where = f"{source}:{line}" if source and line else source
-    return f"{where}: {path}: {message}" if where else f"{path}: {message}"
-
-
-def _nearest_line(path: str, lines: dict[str, int]) -> int | None:
-    parts = path.split(".")
-    while parts:
-        line = lines.get(".".join(parts))
-        if line:
-            return line
-        parts.pop()
-    return None
+    return RecipeError([locate(path, message, recipe.source, lines, None)])

@@ -1,7 +1,8 @@
 """Reading recipe YAML strictly: `yaml.safe_load`, plus errors for what YAML would silently accept.
 
 A repeated key or section is an error (YAML keeps the last one without a word), and aliases (`*name`) are
-refused, so a few lines cannot expand into a document that takes minutes to validate.
+refused, so a few lines cannot expand into a document that takes minutes to validate. Problems are
+located at the line of the key they concern (`key_lines`, `locate`).
 """
 
 from __future__ import annotations
@@ -85,3 +86,26 @@ def key_lines(text: str) -> dict[str, int]:
     if root is not None:
         walk(root, "")
     return lines
+
+
+def locate(
+    path: str, message: str, source: str | None, lines: dict[str, int] | None, overridden: set[str] | None
+) -> str:
+    """One problem line: `file:line: key.path: message` at the key's nearest line, or `--set key.path:`
+    where the key was overridden on the command line."""
+    if overridden and any(path == key or path.startswith(key + ".") for key in overridden):
+        return f"--set {path}: {message}"
+    line = nearest_line(path, lines or {})
+    where = f"{source}:{line}" if source and line else source
+    return f"{where}: {path}: {message}" if where else f"{path}: {message}"
+
+
+def nearest_line(path: str, lines: dict[str, int]) -> int | None:
+    """The line of `path`, else of its closest enclosing section that has one."""
+    parts = path.split(".")
+    while parts:
+        line = lines.get(".".join(parts))
+        if line:
+            return line
+        parts.pop()
+    return None

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gnivo_cli import rundir
+from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 
 #: Recipe keys a resume may change; everything else defines the experiment.
@@ -44,10 +43,10 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool) -> StartPlan:
         return _plan_fresh(output_dir)
     if not output_dir.is_dir():
         raise GnivoError(f"--resume: {output_dir} does not exist; drop --resume to start a new run")
-    stored = _stored_recipe(output_dir)
+    stored = rundir.read_recipe(output_dir, why="cannot check the resumed recipe against it")
     if stored is None:
         raise GnivoError(f"--resume: {output_dir} holds no gnivo run (no {rundir.RECIPE_FILE}); drop --resume")
-    plan = StartPlan(resumed=True, changes=recipe_changes(stored, recipe.to_dict()))
+    plan = StartPlan(resumed=True, changes=leaf_changes(stored, recipe.to_dict()))
     forbidden = [key for key in plan.changes if key not in SAFE_ON_RESUME]
     if forbidden:
         listed = ", ".join(
@@ -136,39 +135,6 @@ def record_resume(plan: StartPlan, output_dir: Path) -> None:
     }
     with (output_dir / rundir.RESUMES_FILE).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(row) + "\n")
-
-
-def recipe_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Dotted key -> (old value, new value) for every leaf that differs."""
-    flat_old, flat_new = _flatten(old), _flatten(new)
-    missing = object()
-    changes = {}
-    for key in sorted(flat_old.keys() | flat_new.keys()):
-        before, after = flat_old.get(key, missing), flat_new.get(key, missing)
-        if before != after:
-            changes[key] = (None if before is missing else before, None if after is missing else after)
-    return changes
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        flat.update(_flatten(value, path) if isinstance(value, dict) and value else {path: value})
-    return flat
-
-
-def _stored_recipe(output_dir: Path) -> dict[str, Any] | None:
-    path = output_dir / rundir.RECIPE_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise GnivoError(f"{path}: not valid YAML ({error}); cannot check the resumed recipe against it") from None
-    return data if isinstance(data, dict) else None
 
 
 def _show(value: Any) -> str:

@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli.errors import GnivoError
+
 RECIPE_FILE = "recipe.yaml"
 METRICS_FILE = "metrics.jsonl"
 RESUMES_FILE = "resumes.jsonl"
@@ -34,6 +36,11 @@ def checkpoint_step(path: Path) -> int | None:
     """N for a `checkpoint-N` directory name, else None."""
     match = _CHECKPOINT_NAME.match(Path(path).name)
     return int(match.group(1)) if match else None
+
+
+def checkpoint_dir(run_dir: Path, step: int) -> Path:
+    """Where the trainer saves the checkpoint of optimizer step `step`."""
+    return Path(run_dir) / f"checkpoint-{step}"
 
 
 def checkpoints(run_dir: Path) -> list[Path]:
@@ -61,24 +68,44 @@ def incomplete_checkpoints(run_dir: Path) -> list[Path]:
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """metrics.jsonl's rows. A torn last line (the process died mid-write) is read as absent."""
+    """metrics.jsonl's rows. A torn last line (the process died mid-write: no newline yet) is read as absent.
+
+    Any other line that is not a JSON object is an error naming the file and line.
+    """
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
-            if number == len(lines):
-                break  # the one line a kill can tear
-            from gnivo_cli.errors import GnivoError
-
+            if number == len(lines) and not text.endswith("\n"):
+                break  # the one line a kill can tear: a row is written with its newline last
             raise GnivoError(f"{path}:{number}: invalid JSON (only the last line can be torn by a crash)") from None
+        if not isinstance(row, dict):
+            raise GnivoError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
     return rows
+
+
+def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
+    """The run's recipe.yaml as plain data; None where it is missing or not a mapping. Invalid YAML is an
+    error naming the file, and `why` it was read where given."""
+    import yaml
+
+    path = Path(run_dir) / RECIPE_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise GnivoError(f"{path}: not valid YAML ({error})" + (f"; {why}" if why else "")) from None
+    return data if isinstance(data, dict) else None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -42,7 +42,6 @@ _NUMBER_THEN_PROSE = re.compile(
     r"(?P<number>[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?)\s+(?:because|since|as|so|which|where|when)\b"
 )
 _SPACES = re.compile(r"\s*")
-_SENTENCE_BREAK = re.compile(r"\.(?:\s|\$)|\n")
 # What a value starts with: a digit, a sign, math, a LaTeX command, a bracket.
 _VALUE_START = re.compile(r"[-+−]?\s*(?:\d|\.\d)|\$|\\|[(\[{]")
 _SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bor\b|,\s*and\b|,\s*or\b)?\s*")
@@ -208,10 +207,10 @@ FALLBACKS: dict[str, Callable[[str], str | None]] = {"answer_is": answer_is, "la
 
 def all_boxed(text: str) -> list[str]:
     """The contents of every closed ``\\boxed{}`` / ``\\fbox{}`` in order (a box inside a box counts once)."""
-    return [content for _, _, content in _boxes(text)]
+    return [content for _, _, content in box_spans(text)]
 
 
-def _boxes(text: str) -> list[tuple[int, int, str]]:
+def box_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, content) of every closed box, in order."""
     found = []
     position = 0
@@ -245,32 +244,6 @@ def split_answer(completion: str) -> str | None:
     if len(boxes) < 2 or any(len(top_level_parts(box)) != 1 for box in boxes):
         return None
     return ", ".join(boxes)
-
-
-def solution_answer(solution: str) -> str | None:
-    """The answer a worked solution boxes. None without a box.
-
-    Its last box, with the boxes just before it in the same sentence (``$x=\\boxed{2}$ or
-    $x=\\boxed{3}$.``): several distinct values there state a list, joined by ", ". A value boxed again
-    in another form (``\\boxed{15\\frac{39}{40}}, or \\boxed{\\frac{639}{40}}``) or in an earlier sentence
-    (a restatement) is one answer: the last box.
-    """
-    from rewards._math_quick import decide  # pure Python too; imported here as it imports this module
-
-    boxes = _boxes(solution)
-    if not boxes:
-        return last_boxed(solution)
-    group = [boxes[-1]]
-    for box in reversed(boxes[:-1]):
-        gap = solution[box[1] : group[0][0]]
-        if len(gap) > 80 or _SENTENCE_BREAK.search(gap):
-            break
-        group.insert(0, box)
-    values: list[str] = []
-    for _, _, content in group:
-        values = [value for value in values if decide(value, content) is not True]  # a later form wins
-        values.append(content)
-    return values[0] if len(values) == 1 else ", ".join(values)
 
 
 def top_level_parts(answer: str) -> list[str]:

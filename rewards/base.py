@@ -15,7 +15,6 @@ as one assistant message); `gnivo score` passes what each JSONL row holds. Rewar
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import typing
 from abc import ABC, abstractmethod
@@ -23,6 +22,7 @@ from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.schema import describe_type, matches_type
+from gnivo_cli.suggest import closest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,8 +186,8 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
     for key, value in values.items():
         if not isinstance(key, str) or key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            match = closest(str(key), fields)
+            hint = f"did you mean {match!r}? " if match else ""
             problems.append(f"{owner}: unknown parameter {key!r} ({hint}known: {known})")
         elif not matches_type(value, hints[key]):
             problems.append(f"{owner}: parameter {key!r} must be {describe_type(hints[key])}, got {value!r}")

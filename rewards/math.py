@@ -1,7 +1,8 @@
 """The `math` reward: is the final answer of a completion equivalent to the gold answer?
 
-Extraction (`rewards._math_extract`) and the cheap comparisons (`rewards._math_quick`: normalization,
-equal strings, integers) are plain string work in the calling process. The symbolic check
+Extraction (`rewards._math_extract`; a gold solution's answer: `rewards._math_gold`) and the cheap
+comparisons (`rewards._math_quick`: normalization, equal strings, integers) are plain string work in the
+calling process. The symbolic check
 (`rewards._math_equiv`: Math-Verify/sympy) runs under a hard time limit per check (`rewards._math_pool`),
 in process or in worker processes. `judge` gives the verdicts,
 which `gnivo eval` uses too: one checker for training and evaluation.
@@ -23,10 +24,10 @@ from rewards._math_extract import (
     FALLBACKS,
     NO_ANSWER,
     extract_answer,
-    solution_answer,
     split_answer,
     top_level_parts,
 )
+from rewards._math_gold import after_hashes, solution_answer
 from rewards._math_quick import decide
 from rewards.base import Reward, RewardParams, as_text
 
@@ -87,8 +88,8 @@ def gold_answers(value: Any) -> list[str]:
             return []
         return [str(int(value))] if value.is_integer() else [repr(value)]
     text = as_text(value).strip()
-    if "####" in text:  # GSM8K: a worked solution, then "#### 42"
-        text = text.rsplit("####", 1)[1].strip()
+    if (final := after_hashes(text)) is not None:  # GSM8K: a worked solution, then "#### 42"
+        text = final
     elif "\\boxed" in text or "\\fbox" in text:  # a full solution (MATH, Minerva): what it boxes
         text = solution_answer(text) or ""
     if len(text) >= 2 and text.startswith("$") and text.endswith("$"):

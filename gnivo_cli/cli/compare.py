@@ -119,8 +119,11 @@ def plot(
     Runs are grouped by the algorithm their summary.json or recipe.yaml names; runs still training count
     with the steps they have logged.
     """
+    from gnivo_cli.compare import FIGURE_FILE
     from gnivo_cli.console import console
-    from gnivo_cli.curves import compare_runs, find_runs, plot_comparison
+    from gnivo_cli.curves import compare_runs
+    from gnivo_cli.curves_plot import plot_comparison
+    from gnivo_cli.runs import find_runs
 
     if output is not None:
         from matplotlib.backend_bases import FigureCanvasBase
@@ -130,7 +133,7 @@ def plot(
         check_output_file(output, "--output", FigureCanvasBase.get_supported_filetypes())
     comparison = compare_runs(find_runs(run_dirs), threshold=threshold, window=smooth)
     if output is None:
-        output = run_dirs[0] / "compare.png" if len(run_dirs) == 1 and run_dirs[0].is_dir() else Path("compare.png")
+        output = run_dirs[0] / FIGURE_FILE if len(run_dirs) == 1 and run_dirs[0].is_dir() else Path(FIGURE_FILE)
     title = ", ".join(str(p) for p in run_dirs)
     plot_comparison(comparison, output, title=title if len(title) < 80 else f"{len(run_dirs)} run dirs")
     runs = sum(len(group) for group in comparison.groups.values())
@@ -142,7 +145,7 @@ def _print_table(comparison, *, title: str) -> None:
     from rich.table import Table
 
     from gnivo_cli.console import console
-    from gnivo_cli.curves import TABLE_HEADERS, definitions, table_rows
+    from gnivo_cli.curves_table import TABLE_HEADERS, definitions, table_rows
 
     table = Table(title=title, title_justify="left")
     for index, header in enumerate(TABLE_HEADERS):

@@ -42,7 +42,7 @@ class CheckpointState(TrainerCallback):
             return
         import torch
 
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        folder = rundir.checkpoint_dir(args.output_dir, state.global_step)
         if not folder.is_dir():
             return
         generator_states = {name: g.get_state() for name, g in _generators(self.trainer).items()}

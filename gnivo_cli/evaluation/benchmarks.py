@@ -10,151 +10,49 @@ other packages add theirs through the entry-point group `gnivo.benchmarks` (see
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE
+
+# The benchmark type and its answer rules are defined in `benchmark_spec`; plugins import them from here.
+from gnivo_cli.evaluation.benchmark_spec import (
+    AFTER_HASHES,
+    AS_IS,
+    FIRST_WITHOUT_DOLLARS,
+    LAST_BOXED,
+    AnswerRule,
+    Benchmark,
+    Gold,
+    Problem,
+    repair_escapes,
+)
 from gnivo_cli.jsonl import iter_jsonl
+from gnivo_cli.suggest import closest
 
 # One extractor for training and evaluation: the `math` reward's (pure string work, no sympy).
-from rewards._math_extract import last_boxed as last_boxed  # re-exported: one extractor
-from rewards._math_extract import solution_answer
+from rewards._math_extract import last_boxed
 
-Gold = str | int | float
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One benchmark problem: a stable id, the statement, and the gold answer."""
-
-    id: str
-    problem: str
-    gold: Gold
-    #: The row's fields as the data holds them: what the benchmark's reward receives as columns.
-    fields: dict[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
-
-
-# --- gold answer rules: each takes the raw field value and returns the gold answer ----------------------
-
-
-def _as_is(value: Any) -> Gold:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"expected a string or number, got {type(value).__name__}")
-    if isinstance(value, str) and ("\n" in value.strip() or "####" in value):
-        # A worked solution (GSM8K's "... #### 72") where a final answer belongs: another benchmark's data.
-        raise ValueError("holds a worked solution, not a final answer: is this data for another benchmark?")
-    return value
-
-
-def _last_boxed(value: Any) -> Gold:
-    boxed = solution_answer(str(value))
-    if boxed is None:
-        raise ValueError("no \\boxed{...} in it")
-    return boxed.strip()
-
-
-def _first_without_dollars(value: Any) -> Gold:
-    if isinstance(value, list | tuple):
-        if not value:
-            raise ValueError("empty list")
-        value = value[0]
-    return str(value).strip().strip("$").strip()
-
-
-def _after_hashes(value: Any) -> Gold:
-    text = str(value)
-    if "####" not in text:
-        raise ValueError("no '#### ' line in it")
-    # GSM8K writes thousands with commas ("1,000"); the number is what counts.
-    return text.rsplit("####", 1)[1].strip().replace(",", "")
-
-
-@dataclass(frozen=True)
-class AnswerRule:
-    template: str  # how the gold is read, with {field} for the field's name
-    extract: Callable[[Any], Gold]
-
-
-AS_IS = AnswerRule("{field}", _as_is)
-LAST_BOXED = AnswerRule("last \\boxed{{}} of {field}", _last_boxed)
-FIRST_WITHOUT_DOLLARS = AnswerRule("{field}[0] without $", _first_without_dollars)
-AFTER_HASHES = AnswerRule("{field} after ####", _after_hashes)
-
-
-def repair_escapes(text: str) -> str:
-    r"""Undo `\f` and `\t` that were written into JSON unescaped and decoded as form feed and TAB."""
-    return text.replace("\x0c", "\\f").replace("\t", "\\t")
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """Where a benchmark lives, how its fields map to problem, gold answer and id, and how it is judged.
-
-    A sample is judged by the reward named `reward` (built with `reward_params`): a reward with a
-    `judge(completions, golds)` method (like `math`) gives verdicts; any other reward is called as in
-    training, with the row's fields as columns, and a sample is correct when its score is at least
-    `pass_score`.
-    """
-
-    name: str
-    title: str
-    hf_id: str | None = None  # the Hugging Face dataset; None when the rows come with the benchmark
-    split: str = "test"
-    problem_fields: tuple[str, ...] = ("problem",)  # the first one present in a row is used
-    answer_field: str = "answer"
-    answer_rule: AnswerRule = AS_IS
-    data_file: str = ""  # its file name in a local benchmark folder (see `--data DIR`); default NAME.jsonl
-    size: int | None = None  # problems in the published set, where known
-    id_field: str | None = None
-    hf_config: str | None = None
-    repair: bool = False  # apply `repair_escapes` to the problem text
-    aliases: tuple[str, ...] = ()
-    reward: str = "math"
-    reward_params: dict[str, Any] = dataclasses.field(default_factory=dict)
-    prompt_template: str = DEFAULT_TEMPLATE  # the user message, with {problem}
-    system_prompt: str | None = None
-    pass_score: float = 1.0
-    rows: tuple[dict[str, Any], ...] | None = None  # problems carried by the benchmark itself
-
-    def __post_init__(self) -> None:
-        if not self.data_file:
-            object.__setattr__(self, "data_file", f"{self.name}.jsonl")
-        if self.size is None and self.rows is not None:
-            object.__setattr__(self, "size", len(self.rows))
-
-    @property
-    def gold_rule(self) -> str:
-        return self.answer_rule.template.format(field=self.answer_field)
-
-    @property
-    def source(self) -> str:
-        if self.hf_id is None:
-            return "rows shipped with the benchmark" if self.rows is not None else "--data only"
-        config = f" ({self.hf_config})" if self.hf_config else ""
-        return f"{self.hf_id}{config} [{self.split}]"
-
-    def problem_of(self, row: dict[str, Any]) -> str:
-        for field in self.problem_fields:
-            if field in row and row[field] is not None:
-                text = str(row[field])
-                return repair_escapes(text) if self.repair else text
-        raise ValueError(f"no field {' or '.join(map(repr, self.problem_fields))} (fields: {', '.join(row)})")
-
-    def gold_of(self, row: dict[str, Any]) -> Gold:
-        if row.get(self.answer_field) is None:
-            raise ValueError(f"no field {self.answer_field!r} (fields: {', '.join(row)})")
-        try:
-            return self.answer_rule.extract(row[self.answer_field])
-        except ValueError as error:
-            raise ValueError(f"field {self.answer_field!r}: {error}") from None
-
+__all__ = [
+    "AFTER_HASHES",
+    "AS_IS",
+    "BENCHMARKS",
+    "FIRST_WITHOUT_DOLLARS",
+    "LAST_BOXED",
+    "AnswerRule",
+    "Benchmark",
+    "Gold",
+    "Problem",
+    "get_benchmark",
+    "last_boxed",
+    "load_problems",
+    "local_data_path",
+    "problems_digest",
+    "repair_escapes",
+]
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
@@ -268,10 +166,10 @@ def get_benchmark(name: str) -> Benchmark:
     if name.strip() in plugins:
         return load_benchmark(name.strip())
     candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases), *plugins]
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    match = closest(key, candidates)
     hint = ""
-    if close:
-        suggestion = close[0] if close[0] in plugins else get_benchmark(close[0]).name
+    if match:
+        suggestion = match if match in plugins else get_benchmark(match).name
         hint = f" Did you mean {suggestion!r}?"
     installed = f"; plugins: {', '.join(plugins)}" if plugins else ""
     raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}{installed}")

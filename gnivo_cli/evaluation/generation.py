@@ -11,12 +11,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-from gnivo_cli.errors import GnivoError
-
 # The sampling settings and the backend names live with the other evaluation settings (one set of defaults).
 from gnivo_cli.evaluation.settings import BACKENDS, SamplingSettings
 
-__all__ = ["BACKENDS", "Completion", "Generator", "SampleRequest", "SamplingSettings", "build_generator"]
+__all__ = ["BACKENDS", "Completion", "Generator", "SampleRequest", "SamplingSettings"]
 
 
 @dataclass(frozen=True)
@@ -54,24 +52,3 @@ def derive_seed(seed: int, problem_id: str, sample_index: int | None = None) -> 
     resumed run draws what an uninterrupted one would."""
     key = f"{seed}\x00{problem_id}\x00{'' if sample_index is None else sample_index}"
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 1
-
-
-def build_generator(
-    backend: str,
-    model: str,
-    sampling: SamplingSettings,
-    *,
-    batch_size: int | None = None,
-    dtype: str | None = None,
-    device: str | None = None,
-) -> Generator:
-    """Load `model` into the named backend."""
-    if backend == "hf":
-        from gnivo_cli.evaluation.hf_backend import HFGenerator
-
-        return HFGenerator.load(model, sampling, batch_size=batch_size, dtype=dtype, device=device)
-    if backend == "vllm":
-        from gnivo_cli.evaluation.vllm_backend import VLLMGenerator
-
-        return VLLMGenerator.load(model, sampling, batch_size=batch_size, dtype=dtype)
-    raise GnivoError(f"unknown backend {backend!r}: use {' or '.join(BACKENDS)}")

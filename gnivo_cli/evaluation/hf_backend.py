@@ -18,12 +18,12 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gnivo_cli.evaluation.generation import Completion, SampleRequest, SamplingSettings, derive_seed
+from gnivo_cli.evaluation.settings import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-DEFAULT_BATCH_SIZE = 32
 _NUCLEUS_CANDIDATES = 256
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.evaluation.benchmark_spec import Benchmark
 from gnivo_cli.plugins import PluginGroup, PluginInfo
 
 GROUP = "gnivo.benchmarks"
@@ -21,8 +22,6 @@ BENCHMARK_PLUGINS = PluginGroup(GROUP, "benchmark", "gnivo eval --list")
 
 
 def _problem(obj: Any) -> str | None:
-    from gnivo_cli.evaluation.benchmarks import Benchmark
-
     if not isinstance(obj, Benchmark):
         return f"the entry point must name a gnivo_cli.evaluation.benchmarks.Benchmark, got {type(obj).__name__}"
     return None
@@ -30,10 +29,6 @@ def _problem(obj: Any) -> str | None:
 
 def load_benchmark(name: str) -> Any:
     """The plugin benchmark registered as `name`; its own `name` must match the entry point's."""
-    from gnivo_cli.evaluation.benchmarks import BENCHMARKS
-
-    if name in BENCHMARKS:
-        raise GnivoError(f"benchmark {name!r} is built in; a plugin cannot replace it (rename the entry point)")
     benchmark = BENCHMARK_PLUGINS.load(name, _problem)
     if benchmark.name != name:
         raise GnivoError(f"benchmark {name!r}: the entry point names a Benchmark called {benchmark.name!r}")

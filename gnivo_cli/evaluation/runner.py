@@ -3,33 +3,24 @@ report pass@k and avg@N. Samples are saved as they complete, so an interrupted r
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gnivo_cli.errors import ModelNotFoundError
-from gnivo_cli.evaluation.benchmarks import Benchmark, Problem, get_benchmark, load_problems, problems_digest
-from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest, build_generator
+from gnivo_cli.evaluation.backends import build_generator
+from gnivo_cli.evaluation.benchmarks import Benchmark, get_benchmark, load_problems
+from gnivo_cli.evaluation.fingerprint import default_output_dir, model_identity, run_fingerprint
+from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
 from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_reward
-from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k
 from gnivo_cli.evaluation.prompts import PromptTemplate, uses_chat_template
+from gnivo_cli.evaluation.results import summarize
 from gnivo_cli.evaluation.settings import EvalSettings
 from gnivo_cli.evaluation.sharding import Shard
-from gnivo_cli.evaluation.store import RunStore
-
-DEFAULT_OUTPUT_ROOT = Path("gnivo-eval")
-# Settings that change how samples are produced or scored, not what they are: a resumed run may change
-# them. `data` is covered by the digest of the problems it yields (so a relative path may change too).
-_EXECUTION_ONLY = ("pass_at", "batch_size", "device", "data")
-#: Files whose names, sizes and modification times identify a model's weights (see `weights_fingerprint`).
-_WEIGHT_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf", "config.json", "adapter_config.json")
+from gnivo_cli.evaluation.store import RESULTS_FILE, SAMPLES_FILE, RunStore
 
 
 @dataclass
@@ -46,11 +37,11 @@ class EvalResult:
 
     @property
     def samples_path(self) -> Path:
-        return self.output_dir / "samples.jsonl"
+        return self.output_dir / SAMPLES_FILE
 
     @property
     def results_path(self) -> Path:
-        return self.output_dir / "results.json"
+        return self.output_dir / RESULTS_FILE
 
     def __getitem__(self, key: str) -> Any:
         return self.results[key]
@@ -118,18 +109,10 @@ def run_evaluation(
     benchmark = get_benchmark(settings.bench)
     problems = load_problems(benchmark, settings.data, limit=settings.limit)
     model_id = model_identity(settings.model)
-    try:
-        tokenizer = load_tokenizer(settings.model)
-    except OSError as error:  # an unknown hub id, or no network to reach it
-        raise ModelNotFoundError(f"{settings.model}: could not load its tokenizer ({error})") from error
+    tokenizer = load_tokenizer(settings.model)  # its failures are one-line errors already (`models._load`)
     template = PromptTemplate(settings.prompt_template or "", settings.system_prompt)
 
-    fingerprint = {
-        **{k: v for k, v in settings.as_dict().items() if k not in _EXECUTION_ONLY},
-        "model": weights_fingerprint(settings.model),
-        "reward": {"name": benchmark.reward, "params": {**benchmark.reward_params, **(reward_params or {})}},
-        "problems": problems_digest(problems),
-    }
+    fingerprint = run_fingerprint(settings, benchmark, problems, reward_params)
     directory = Path(output_dir) if output_dir is not None else default_output_dir(settings, fingerprint)
     shard = Shard.from_environment()
     with RunStore(directory) as store:  # holds the folder's lock until results.json is written
@@ -179,7 +162,7 @@ def run_evaluation(
         shard.barrier()  # every process has written its samples
         if not shard.is_main:
             shard.barrier()  # process 0 writes results.json
-            return EvalResult(output_dir=store.directory, results=_read_results(store), rows=[])
+            return EvalResult(output_dir=store.directory, results=store.read_results(), rows=[])
         done.update(store.merge_shards())
         rows = [done[(p.id, i)] for p in problems for i in range(n)]
         generated = sum((p.id, i) not in resumed for p in problems for i in range(n))
@@ -200,10 +183,6 @@ def run_evaluation(
         return EvalResult(output_dir=store.directory, results=results, rows=rows)
 
 
-def _read_results(store: RunStore) -> dict[str, Any]:
-    return json.loads(store.results_path.read_text(encoding="utf-8"))
-
-
 def _timed(batches: Iterator[list[Completion]]) -> Iterator[tuple[list[Completion], float]]:
     """Each batch with the seconds spent producing it (scoring and saving it are not counted)."""
     while True:
@@ -214,97 +193,12 @@ def _timed(batches: Iterator[list[Completion]]) -> Iterator[tuple[list[Completio
         yield batch, time.perf_counter() - start
 
 
-def summarize(
-    settings: EvalSettings,
-    benchmark: Benchmark,
-    problems: Sequence[Problem],
-    rows: Sequence[dict[str, Any]],
-    *,
-    model_path: str,
-) -> dict[str, Any]:
-    """The scores and counts of results.json (everything but timing), from the sample rows."""
-    n = settings.samples or 1
-    by_problem: dict[str, int] = {p.id: 0 for p in problems}
-    for row in rows:
-        by_problem[row["problem_id"]] += bool(row["correct"])
-    counts = list(by_problem.values())
-    total = len(rows)
-    results: dict[str, Any] = {
-        "benchmark": benchmark.name,
-        "data": settings.data or benchmark.source,
-        "model": settings.model,
-        "model_path": model_path,
-        "settings": settings.as_dict(),
-        "num_problems": len(problems),
-        "samples_per_problem": n,
-        "num_samples": total,
-    }
-    for k in settings.pass_at:
-        results[f"pass@{k}"] = mean_pass_at_k(counts, n, k)
-    results[f"avg@{n}"] = avg_at_n(counts, n)
-    results["num_correct"] = sum(counts)
-    results["problems_solved"] = sum(1 for c in counts if c > 0)
-    results["reward"] = benchmark.reward
-    results["no_answer_rate"] = sum(_no_answer(r) for r in rows) / total
-    results["truncated_rate"] = sum(r["finish_reason"] == "length" for r in rows) / total
-    results["checker_timeouts"] = sum(bool(r.get("timed_out")) for r in rows)
-    results["tokens_generated"] = sum(int(r["num_tokens"]) for r in rows)
-    results["mean_tokens_per_sample"] = results["tokens_generated"] / total
-    return results
-
-
-def _no_answer(row: dict[str, Any]) -> bool:
-    # A judging reward reports the answer it found; a scoring reward, None where it does not apply.
-    return row["reward"] is None if "reward" in row else row["extracted_answer"] is None
-
-
 def check_backend(backend: str) -> None:
     """Fail early, before any loading, when the backend cannot run here."""
     if backend == "vllm":
         from gnivo_cli.evaluation.vllm_backend import require_vllm
 
         require_vllm()
-
-
-def model_identity(model: str) -> str:
-    """What identifies the weights: `embedded`, a local folder's absolute path (a training run's
-    resolved checkpoint included), or the hub id."""
-    from gnivo_cli.models import is_embedded, resolve_model
-
-    if is_embedded(model):
-        return "embedded"
-    resolved = resolve_model(model)
-    path = Path(resolved)
-    return str(path.resolve()) if path.is_dir() else resolved
-
-
-def weights_fingerprint(model: str) -> str:
-    """What identifies the weights for resuming: for a local folder, the names, sizes and modification
-    times of its weight and config files (cheap, and changed by any rewrite, even at the same path; kept
-    by a move); `embedded` and hub ids as they are."""
-    from gnivo_cli.models import is_embedded, resolve_model
-
-    if is_embedded(model):
-        return "embedded"
-    resolved = resolve_model(model)
-    path = Path(resolved)
-    if not path.is_dir():
-        return resolved
-    digest = hashlib.sha256()
-    files = sorted({f for pattern in _WEIGHT_PATTERNS for f in path.glob(pattern) if f.is_file()})
-    for file in files:
-        stat = file.stat()
-        digest.update(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return f"local:{digest.hexdigest()[:16]}"
-
-
-def default_output_dir(settings: EvalSettings, fingerprint: dict[str, Any]) -> Path:
-    """gnivo-eval/BENCH/MODEL-HASH: the same command resumes in the same folder, other settings get
-    their own."""
-    digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:8]
-    name = Path(settings.model.rstrip("/")).name if Path(settings.model).expanduser().exists() else settings.model
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
-    return DEFAULT_OUTPUT_ROOT / settings.bench / f"{slug}-{digest}"
 
 
 class _NoBar:

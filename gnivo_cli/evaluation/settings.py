@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from gnivo_cli.devices import device_problems
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.benchmarks import get_benchmark
 from gnivo_cli.evaluation.prompts import PromptTemplate
-from gnivo_cli.models import device_problems
 
 BACKENDS = ("hf", "vllm")
+#: Rows per generate call with the hf backend (vLLM schedules its own batches).
+DEFAULT_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,6 @@ class EvalSettings:
         PromptTemplate(template, system)  # checks the {problem} placeholder
         batch_size = self.batch_size
         if batch_size is None and self.backend == "hf":
-            from gnivo_cli.evaluation.hf_backend import DEFAULT_BATCH_SIZE
-
             batch_size = DEFAULT_BATCH_SIZE
         resolved = {
             "bench": benchmark.name,
@@ -114,7 +114,7 @@ class EvalSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            from gnivo_cli.plugins import did_you_mean
+            from gnivo_cli.suggest import did_you_mean
 
             raise GnivoError(
                 f"unknown evaluation setting {unknown[0]!r}{did_you_mean(unknown[0], known)} "

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 
 SAMPLES_FILE = "samples.jsonl"
@@ -116,6 +117,9 @@ class RunStore:
             path.unlink()
         return merged
 
+    def read_results(self) -> dict[str, Any]:
+        return json.loads(self.results_path.read_text(encoding="utf-8"))
+
     def write_results(self, results: dict[str, Any]) -> None:
         _write_json_atomic(self.results_path, results)
 
@@ -168,8 +172,8 @@ def _parse_samples(path: Path, complete: bytes) -> dict[SampleKey, dict[str, Any
 def _differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> str:
     if recorded is None:
         return f"no readable {RUN_FILE} records them"
-    keys = [k for k in dict.fromkeys([*recorded, *current]) if recorded.get(k) != current.get(k)]
-    return ", ".join(f"{k}: {_short(recorded.get(k))} -> {_short(current.get(k))}" for k in keys)
+    changes = leaf_changes(recorded, current)
+    return ", ".join(f"{key}: {_short(old)} -> {_short(new)}" for key, (old, new) in changes.items())
 
 
 def _short(value: Any, width: int = 40) -> str:

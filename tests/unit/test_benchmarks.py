@@ -1,4 +1,4 @@
-"""The benchmark registry, on the real files in ../shared/benchmarks."""
+"""The benchmark registry, on the real benchmark files (the folder GNIVO_TEST_BENCHMARKS names)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,9 @@ def test_limit_keeps_the_first_problems(shared_benchmarks):
 def test_aime25_escape_repair(shared_benchmarks):
     raw = [json.loads(line) for line in (shared_benchmarks / "aime25.jsonl").read_text().splitlines()]
     broken = [row["id"] for row in raw if "\x0c" in row["problem"] or "\t" in row["problem"]]
-    assert broken == ["18", "19", "27"]  # as SOURCES.md describes
+    # The published AIME 2025 rows 18, 19 and 27 hold "\f" and "\t" written into JSON unescaped: read back as
+    # a form feed and a TAB, they break commands such as \frac and \triangle until repaired.
+    assert broken == ["18", "19", "27"]
     problems = {p.id: p.problem for p in load_problems("aime25", shared_benchmarks)}
     assert not any("\x0c" in text or "\t" in text for text in problems.values())
     assert "\\frac{\\log_k (5^{k^2 - 1})}" in problems["18"]

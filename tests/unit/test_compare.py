@@ -9,19 +9,12 @@ import math
 import pytest
 
 from gnivo_cli import compare as lib
-from gnivo_cli.curves import (
-    compare_runs,
-    curve,
-    final_reward,
-    find_runs,
-    load_run,
-    plot_comparison,
-    reward_auc,
-    smooth,
-    summary_markdown,
-)
+from gnivo_cli.curves import compare_runs, curve, final_reward, reward_auc, smooth
+from gnivo_cli.curves_plot import plot_comparison
+from gnivo_cli.curves_table import summary_markdown
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe import load_recipe, recipe_from_dict
+from gnivo_cli.runs import find_runs, load_run
 from tests.compare_helpers import FakeLauncher, curve_for, write_recipe, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""The GN-IVO loss against hand computations and the properties GNIVO.md states."""
+"""The GN-IVO loss against hand computations and the properties docs/algorithm.md states."""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from rewards._math_extract import (
     final_text,
     last_boxed,
     last_number,
-    solution_answer,
     split_answer,
     top_level_parts,
 )
+from rewards._math_gold import after_hashes, solution_answer
 
 # -- extraction ----------------------------------------------------------------------------------------
 
@@ -128,6 +128,12 @@ def test_split_answer(completion, expected):
 )
 def test_solution_answer(solution, expected):
     assert solution_answer(solution) == expected
+
+
+def test_after_hashes_reads_gsm8k_final_answers():
+    assert after_hashes("She has 3 + 4 = 7 apples.\n#### 7") == "7"
+    assert after_hashes("#### 1 \n#### 1,000 ") == "1,000"  # the last mark counts; commas stay
+    assert after_hashes("no mark here: 7") is None
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from gnivo_cli import gnivo_loss
-from gnivo_cli.engine.toy import ExactGNIVO, ToyTree, enumerate_groups, example_problem, policy_gap
+
+# The toy is a benchmark tool, not part of the package: benchmarks/theory_toy.py (theory_bias.py uses it too).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from theory_toy import ExactGNIVO, ToyTree, enumerate_groups, example_problem, policy_gap
 
 TREE, OLD, REWARDS = example_problem()
 

@@ -5,7 +5,7 @@ logit vector per internal node. Rewards sit on the leaves. With pi_old fixed, th
 
     pi*(y_<t) = pi_old(y_<t) exp(V(y_<t)) / Z,   V(y_<t) = log E_pi_old[exp(R / alpha) | y_<t]
 
-at every prefix (GNIVO.md). The expected GN-IVO loss over groups of K leaves drawn from pi_old can be
+at every prefix (docs/theory.md). The expected GN-IVO loss over groups of K leaves drawn from pi_old can be
 computed EXACTLY by enumerating every multiset of K leaves with its multinomial probability: no sampling
 noise, so a test can check the theorem to float64 precision, and measure the bias of the normalized
 weights softmax(R / alpha) against it. The loss itself is the project's real `gnivo_loss_terms`.
