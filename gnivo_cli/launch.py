@@ -24,6 +24,19 @@ LAUNCH_OPTIONS = ("--num-processes", "--accelerate-config")
 ORIGINAL_COMMAND_VARIABLE = "GNIVO_LAUNCHED_AS"
 
 
+_invocation: list[str] = []
+
+
+def record_invocation(argv: list[str]) -> None:
+    """Remember the arguments `gnivo` was called with (the CLI's entry point does, once)."""
+    _invocation[:] = list(argv)
+
+
+def invocation() -> list[str]:
+    """The arguments this `gnivo` was called with."""
+    return list(_invocation)
+
+
 def in_launched_worker() -> bool:
     return any(name in os.environ for name in _WORKER_VARIABLES)
 

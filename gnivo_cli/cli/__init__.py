@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.launch import record_invocation
 
 app = typer.Typer(
     name="gnivo",
@@ -23,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-_state: dict = {"debug": False, "argv": []}
+_state = {"debug": False}
 
 
 def _version_callback(value: bool) -> None:
@@ -44,11 +45,6 @@ def _root(
     _state["debug"] = debug
 
 
-def invocation() -> list[str]:
-    """The arguments this `gnivo` was called with."""
-    return list(_state["argv"])
-
-
 def _register() -> None:
     from gnivo_cli.cli import compare, evaluate, rewards, score, train
 
@@ -66,7 +62,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `gnivo` script: runs the app inside the error boundary."""
     args = sys.argv[1:] if argv is None else argv
-    _state["argv"] = list(args)  # what `--num-processes` relaunches under accelerate
+    record_invocation(args)  # what `--num-processes` relaunches under accelerate
     if "--debug" in args:
         _state["debug"] = True
     try:

@@ -123,10 +123,9 @@ def evaluate(
     if bench is None:
         raise GnivoError("--bench is required (see `gnivo eval --list` for the names)")
 
-    from gnivo_cli.cli import invocation
     from gnivo_cli.evaluation.runner import evaluate as run_evaluate
     from gnivo_cli.evaluation.sharding import Shard
-    from gnivo_cli.launch import in_launched_worker, relaunch
+    from gnivo_cli.launch import in_launched_worker, invocation, relaunch
 
     settings = EvalSettings.build(
         bench,

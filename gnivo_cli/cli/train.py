@@ -50,8 +50,7 @@ def train(
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
-    from gnivo_cli.cli import invocation
-    from gnivo_cli.launch import in_launched_worker, is_main_process, relaunch
+    from gnivo_cli.launch import in_launched_worker, invocation, is_main_process, relaunch
 
     if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
         raise typer.Exit(relaunch(invocation(), num_processes=num_processes, config_file=accelerate_config))
@@ -88,8 +87,7 @@ def train(
 
 def resume_command(output_dir: str) -> str:
     """The command that was run, with --resume and the run's folder."""
-    from gnivo_cli.cli import invocation
-    from gnivo_cli.launch import original_command
+    from gnivo_cli.launch import invocation, original_command
 
     args = [a for a in original_command(invocation()) if a not in ("--resume", "--debug")]
     if "-o" not in args and "--output-dir" not in args and not any(a.startswith("--output-dir=") for a in args):
