@@ -16,42 +16,30 @@ runs in DIR are reused (so an interrupted measurement continues) unless --fresh.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from grid_args import REPO, grid_parser, load_grid
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "quickstart.yaml")
-    parser.add_argument("--algorithms", default="gnivo,gnivo-onestep,grpo,rloo")
-    parser.add_argument("--seeds", default="3", help="a count (from the recipe's seed on) or a list: 0,1,2")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override key=value")
-    parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "benchmark-learning")
+    parser = grid_parser(
+        __doc__.splitlines()[0], algorithms="gnivo,gnivo-onestep,grpo,rloo", output_dir="benchmark-learning"
+    )
     parser.add_argument("--threshold", type=float, default=None)
-    parser.add_argument("--fresh", action="store_true", help="delete the output dir first (no reuse of runs)")
     args = parser.parse_args()
 
     from gnivo_cli import compare
     from gnivo_cli.errors import GnivoError
-    from gnivo_cli.recipe import load_recipe
 
     try:
-        base = load_recipe(args.recipe, args.overrides)
-        algorithms = compare.parse_algorithms(args.algorithms)
-        seeds = compare.parse_seeds(args.seeds, base.training.seed)
+        base, algorithms, seeds = load_grid(args)
     except GnivoError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.fresh and args.output_dir.exists():
-        shutil.rmtree(args.output_dir)
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()

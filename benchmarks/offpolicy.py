@@ -22,29 +22,23 @@ Finished runs are reused (an interrupted measurement continues) unless --fresh.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import platform
-import shutil
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from grid_args import grid_parser, load_grid
+
 ITERATIONS = (1, 2, 4)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "quickstart.yaml")
-    parser.add_argument("--algorithms", default="gnivo,gnivo-onestep,grpo")
+    parser = grid_parser(
+        __doc__.splitlines()[0], algorithms="gnivo,gnivo-onestep,grpo", output_dir="benchmark-offpolicy"
+    )
     parser.add_argument("--iterations", default=",".join(map(str, ITERATIONS)))
-    parser.add_argument("--seeds", default="3", help="a count (from the recipe's seed on) or a list: 0,1,2")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override key=value")
-    parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "benchmark-offpolicy")
-    parser.add_argument("--fresh", action="store_true", help="delete the output dir first (no reuse of runs)")
     args = parser.parse_args()
 
     from gnivo_cli import compare
@@ -52,19 +46,14 @@ def main() -> int:
     from gnivo_cli.curves_plot import plot_comparison
     from gnivo_cli.curves_table import summary_markdown
     from gnivo_cli.errors import GnivoError
-    from gnivo_cli.recipe import load_recipe
     from gnivo_cli.runs import find_runs
 
     try:
-        base = load_recipe(args.recipe, args.overrides)
-        algorithms = compare.parse_algorithms(args.algorithms)
-        seeds = compare.parse_seeds(args.seeds, base.training.seed)
         iterations = [int(item) for item in args.iterations.split(",")]
+        base, algorithms, seeds = load_grid(args)
     except (GnivoError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.fresh and args.output_dir.exists():
-        shutil.rmtree(args.output_dir)
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()

@@ -1,0 +1,34 @@
+"""The command-line options shared by the benchmark scripts that train an algorithm x seed grid."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def grid_parser(description: str, *, algorithms: str, output_dir: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "quickstart.yaml")
+    parser.add_argument("--algorithms", default=algorithms)
+    parser.add_argument("--seeds", default="3", help="a count (from the recipe's seed on) or a list: 0,1,2")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override key=value")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / output_dir)
+    parser.add_argument("--fresh", action="store_true", help="delete the output dir first (no reuse of runs)")
+    return parser
+
+
+def load_grid(args: argparse.Namespace) -> tuple[Any, list[str], list[int]]:
+    """(base recipe, algorithms, seeds) from the options; a GnivoError names what is wrong. --fresh clears."""
+    from gnivo_cli import compare
+    from gnivo_cli.recipe import load_recipe
+
+    base = load_recipe(args.recipe, args.overrides)
+    algorithms = compare.parse_algorithms(args.algorithms)
+    seeds = compare.parse_seeds(args.seeds, base.training.seed)
+    if args.fresh and args.output_dir.exists():
+        shutil.rmtree(args.output_dir)
+    return base, algorithms, seeds
