@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARE = "boxed_correct_share"
 FIRST_AT_MOST, LAST_AT_LEAST = 0.2, 0.6
+MEASURED_FILE = "benchmark-quickstart.json"  # wall time, CPU time and load of the run, for a later reprint
 
 
 def quarter_mean(values: list[float], last: bool) -> float | None:
@@ -96,17 +97,27 @@ def main() -> int:
         run_dir = args.output_dir / f"seed-{seed}"
         sets = [*args.overrides, f"training.seed={seed}"]
         command = ["gnivo", "train", str(args.recipe), *(f"--set={item}" for item in sets), "-o", str(run_dir)]
-        wall, cpu, load_before, load_after = None, None, "-", "-"
         if not (run_dir / "summary.json").is_file():
             if run_dir.exists():
                 shutil.rmtree(run_dir)  # an unfinished run: measure it again from the start
             print(f"$ {shlex.join(command)}", file=sys.stderr, flush=True)
             load_before, started, cpu_before = load_average(), time.perf_counter(), children_cpu()
-            done = subprocess.run([sys.executable, "-m", "gnivo_cli", *command[1:]], check=False)
-            wall, cpu, load_after = time.perf_counter() - started, children_cpu() - cpu_before, load_average()
+            # The run's own report goes to stderr with its progress: stdout is this script's table.
+            done = subprocess.run([sys.executable, "-m", "gnivo_cli", *command[1:]], check=False, stdout=sys.stderr)
             if done.returncode != 0:
                 print(f"error: seed {seed}: gnivo train exited with {done.returncode}", file=sys.stderr)
                 return 1
+            measured = {
+                "wall": time.perf_counter() - started,
+                "cpu": children_cpu() - cpu_before,
+                "load_before": load_before,
+                "load_after": load_average(),
+            }
+            (run_dir / MEASURED_FILE).write_text(json.dumps(measured) + "\n")
+        measured_path = run_dir / MEASURED_FILE
+        measured = json.loads(measured_path.read_text()) if measured_path.is_file() else {}
+        wall, cpu = measured.get("wall"), measured.get("cpu")
+        load_before, load_after = measured.get("load_before", "-"), measured.get("load_after", "-")
         result = read_run(run_dir)
         results.append(result)
         met = (
