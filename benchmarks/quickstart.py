@@ -92,7 +92,7 @@ def main() -> int:
         shutil.rmtree(args.output_dir)
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines, results = [], []
+    lines, results, spans = [], [], []
     for seed in seeds:
         run_dir = args.output_dir / f"seed-{seed}"
         sets = [*args.overrides, f"training.seed={seed}"]
@@ -101,6 +101,7 @@ def main() -> int:
             if run_dir.exists():
                 shutil.rmtree(run_dir)  # an unfinished run: measure it again from the start
             print(f"$ {shlex.join(command)}", file=sys.stderr, flush=True)
+            started_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
             load_before, started, cpu_before = load_average(), time.perf_counter(), children_cpu()
             # The run's own report goes to stderr with its progress: stdout is this script's table.
             done = subprocess.run([sys.executable, "-m", "gnivo_cli", *command[1:]], check=False, stdout=sys.stderr)
@@ -108,6 +109,8 @@ def main() -> int:
                 print(f"error: seed {seed}: gnivo train exited with {done.returncode}", file=sys.stderr)
                 return 1
             measured = {
+                "started": started_utc,
+                "ended": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "wall": time.perf_counter() - started,
                 "cpu": children_cpu() - cpu_before,
                 "load_before": load_before,
@@ -119,6 +122,7 @@ def main() -> int:
         wall, cpu = measured.get("wall"), measured.get("cpu")
         load_before, load_after = measured.get("load_before", "-"), measured.get("load_after", "-")
         result = read_run(run_dir)
+        spans.append(f"seed {seed} {measured.get('started', '?')} to {measured.get('ended', '?')}")
         results.append(result)
         met = (
             result["first"] is not None
@@ -134,10 +138,8 @@ def main() -> int:
 
     cpu = platform.processor() or platform.machine()
     print(f"Quickstart, {args.recipe.relative_to(REPO) if args.recipe.is_relative_to(REPO) else args.recipe}")
-    print(
-        f"started {started_at}; {os.cpu_count()} CPU cores ({cpu}), "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
-    )
+    print(f"printed {started_at}; runs measured: {'; '.join(spans)}")
+    print(f"{os.cpu_count()} CPU cores ({cpu}), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     if args.overrides:
         print(f"overrides: {' '.join(args.overrides)}")
     print()
