@@ -110,6 +110,7 @@ def main() -> int:
                 return 1
             measured = {
                 "started": started_utc,
+                "omp_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
                 "ended": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                 "wall": time.perf_counter() - started,
                 "cpu": children_cpu() - cpu_before,
@@ -122,7 +123,10 @@ def main() -> int:
         wall, cpu = measured.get("wall"), measured.get("cpu")
         load_before, load_after = measured.get("load_before", "-"), measured.get("load_after", "-")
         result = read_run(run_dir)
-        spans.append(f"seed {seed} {measured.get('started', '?')} to {measured.get('ended', '?')}")
+        spans.append(
+            f"seed {seed} {measured.get('started', '?')} to {measured.get('ended', '?')} "
+            f"(OMP_NUM_THREADS={measured.get('omp_threads', '?')})"
+        )
         results.append(result)
         met = (
             result["first"] is not None
@@ -139,7 +143,7 @@ def main() -> int:
     cpu = platform.processor() or platform.machine()
     print(f"Quickstart, {args.recipe.relative_to(REPO) if args.recipe.is_relative_to(REPO) else args.recipe}")
     print(f"printed {started_at}; runs measured: {'; '.join(spans)}")
-    print(f"{os.cpu_count()} CPU cores ({cpu}), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    print(f"{os.cpu_count()} CPU cores ({cpu})")
     if args.overrides:
         print(f"overrides: {' '.join(args.overrides)}")
     print()
