@@ -89,9 +89,10 @@ def curve(runs: Sequence[Run], key: str, *, window: int = 1, x: str = "step") ->
     )
 
 
-def final_reward(run: Run) -> float | None:
-    """Mean reward over the last quarter of the run's steps (at least one step), as `gnivo train` reports."""
-    _, rewards = run.series("reward")
+def final_reward(run: Run, key: str = "reward") -> float | None:
+    """Mean reward (or another metric) over the last quarter of the run's steps (at least one step), as
+    `gnivo train` reports."""
+    _, rewards = run.series(key)
     if rewards.size == 0:
         return None
     return float(rewards[-max(1, rewards.size // 4) :].mean())

@@ -25,6 +25,8 @@ class TrainResult:
     total_time: float
     timings: dict[str, float] = field(default_factory=dict)
     final_reward: float | None = None
+    #: mean of metrics.jsonl's boxed_correct_share over the last quarter of steps (None: no reward counts it)
+    final_boxed_correct_share: float | None = None
     peak_memory_mb: float | None = None
     already_finished: bool = False  # --resume found the run complete and trained nothing
 
@@ -127,7 +129,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     )
     for callback in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(callback)
-    metrics = MetricsWriter(output_dir, accounting=trainer)
+    metrics = MetricsWriter(output_dir, accounting=trainer, reward_functions=reward_functions)
     trainer.add_callback(metrics)
     trainer.add_callback(CheckpointState(trainer))
     if console is not None:
@@ -168,14 +170,16 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
         trainer.processing_class.save_pretrained(str(final_dir))
 
     from gnivo_cli.curves import final_reward, load_run
-    from gnivo_cli.engine.callbacks import peak_memory_mb
+    from gnivo_cli.engine.callbacks import BOXED_CORRECT_SHARE, peak_memory_mb
 
+    run = load_run(output_dir) if trainer.accelerator.is_main_process else None
     result = TrainResult(
         output_dir=output_dir,
         steps=trainer.state.global_step,
         total_time=time.perf_counter() - started,
         timings=trainer.timing_breakdown(),
-        final_reward=final_reward(load_run(output_dir)) if trainer.accelerator.is_main_process else None,
+        final_reward=final_reward(run) if run else None,
+        final_boxed_correct_share=final_reward(run, BOXED_CORRECT_SHARE) if run else None,
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
     if trainer.accelerator.is_main_process:
@@ -223,6 +227,7 @@ def _finished_result(output_dir: Path) -> TrainResult:
         total_time=0.0,
         timings=summary.get("timings", {}),
         final_reward=summary.get("final_reward"),
+        final_boxed_correct_share=summary.get("final_boxed_correct_share"),
         peak_memory_mb=summary.get("peak_memory_mb"),
         already_finished=True,
     )
@@ -261,4 +266,6 @@ def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
         "peak_memory_mb": result.peak_memory_mb,
         "reward_counters": counters,
     }
+    if result.final_boxed_correct_share is not None:
+        summary["final_boxed_correct_share"] = result.final_boxed_correct_share
     rundir.write_json_atomic(result.output_dir / rundir.SUMMARY_FILE, summary)

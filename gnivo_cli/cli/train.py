@@ -112,4 +112,7 @@ def _print_summary(result) -> None:
     console.print(table)
     if result.final_reward is not None:
         console.print(f"final reward (mean of the last quarter of steps): [bold]{result.final_reward:.3f}[/]")
+    if result.final_boxed_correct_share is not None:
+        share = result.final_boxed_correct_share
+        console.print(f"answers boxed and correct (share, mean of the last quarter of steps): [bold]{share:.2f}[/]")
     console.print(f"outputs: {result.output_dir}/ (metrics.jsonl, recipe.yaml, final/)")

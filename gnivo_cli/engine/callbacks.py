@@ -14,6 +14,10 @@ from transformers import TrainerCallback
 
 from gnivo_cli.rundir import METRICS_FILE
 
+#: metrics.jsonl column (and summary.json's `final_` key): the share of the step's answers that were boxed
+#: and correct, from the `boxed_correct` counter of the rewards that report one (the `math` reward does).
+BOXED_CORRECT_SHARE = "boxed_correct_share"
+
 # trl's names -> the columns every algorithm writes.
 _RENAMES = {"frac_reward_zero_std": "frac_uniform_groups"}
 _SKIP = {"epoch", "total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss"}
@@ -29,18 +33,54 @@ def peak_memory_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
 
+class StepCounters:
+    """What each reward counted during one step: the change of its cumulative counters since the last take.
+
+    `take` returns ``{"<reward>/<counter>": count this step}``, plus the step's
+    `BOXED_CORRECT_SHARE` (boxed_correct over the completions those rewards scored) when a reward reports
+    `boxed_correct`. Counters are this process's own, like summary.json's `reward_counters`.
+    """
+
+    def __init__(self, reward_functions: list[Any]):
+        self.functions = list(reward_functions)
+        self._last = [self._snapshot(function) for function in self.functions]
+
+    @staticmethod
+    def _snapshot(function: Any) -> tuple[int, dict[str, float]]:
+        return int(getattr(function, "samples_scored", 0)), dict(getattr(function, "counters", {}))
+
+    def take(self) -> dict[str, float | None]:
+        values: dict[str, float | None] = {}
+        boxed_correct, scored, reported = 0.0, 0, False
+        for index, function in enumerate(self.functions):
+            (scored_before, before), now = self._last[index], self._snapshot(function)
+            self._last[index] = now
+            for key, value in now[1].items():
+                values[f"{function.__name__}/{key}"] = value - before.get(key, 0.0)
+            if "boxed_correct" in now[1]:
+                reported = True
+                boxed_correct += now[1]["boxed_correct"] - before.get("boxed_correct", 0.0)
+                scored += now[0] - scored_before
+        if reported:  # None on a step that generated nothing (several iterations over one batch)
+            values[BOXED_CORRECT_SHARE] = boxed_correct / scored if scored else None
+        return values
+
+
 class MetricsWriter(TrainerCallback):
     """Appends one JSON object per optimizer step to OUTPUT_DIR/metrics.jsonl (main process only)."""
 
-    def __init__(self, output_dir: str | Path, accounting: Any = None):
+    def __init__(self, output_dir: str | Path, accounting: Any = None, reward_functions: list[Any] | None = None):
         self.path = Path(output_dir) / METRICS_FILE
         self.accounting = accounting  # the trainer: samples/tokens generated so far
+        self.reward_functions = list(reward_functions or [])
+        self.step_counters = StepCounters(self.reward_functions)
         self._last_tokens = 0
         self.last_row: dict[str, Any] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
         if self.accounting is not None:
             self._last_tokens = self.accounting.tokens_generated
+        self.step_counters = StepCounters(self.reward_functions)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "train_runtime" in logs or state.global_step == 0 or not state.is_world_process_zero:
@@ -51,6 +91,7 @@ class MetricsWriter(TrainerCallback):
                 continue
             row[_RENAMES.get(key, key)] = None if isinstance(value, float) and not math.isfinite(value) else value
         row.setdefault("kl", None)  # no reference model (beta = 0): nothing to measure against
+        row.update(self.step_counters.take())
         if self.accounting is not None:
             tokens = self.accounting.tokens_generated - self._last_tokens
             step_time = row.get("step_time") or 0.0
@@ -65,7 +106,8 @@ class MetricsWriter(TrainerCallback):
 
 
 class RichProgress(TrainerCallback):
-    """Step, reward, loss, KL, tokens per second and time left, on one live line."""
+    """Step, reward, loss, KL, tokens per second, the boxed-and-correct share (when a reward counts it) and
+    time left, on one live line."""
 
     def __init__(self, console, metrics: MetricsWriter, description: str = "training"):
         self.console = console
@@ -87,13 +129,21 @@ class RichProgress(TrainerCallback):
             TextColumn("loss {task.fields[loss]}"),
             TextColumn("kl {task.fields[kl]}"),
             TextColumn("{task.fields[tps]} tok/s"),
+            TextColumn("{task.fields[share]}"),
             TimeRemainingColumn(),
             console=self.console,
             transient=False,
         )
         self.progress.start()
         self.task = self.progress.add_task(
-            self.description, total=state.max_steps, completed=state.global_step, reward="-", loss="-", kl="-", tps="-"
+            self.description,
+            total=state.max_steps,
+            completed=state.global_step,
+            reward="-",
+            loss="-",
+            kl="-",
+            tps="-",
+            share="",
         )
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -102,6 +152,8 @@ class RichProgress(TrainerCallback):
         row = self.metrics.last_row  # written just before: MetricsWriter runs first
         fields = {key: _fmt(row.get(key)) for key in ("reward", "loss", "kl")}
         fields["tps"] = _fmt(row.get("tokens_per_second"), 0)
+        if row.get(BOXED_CORRECT_SHARE) is not None:  # a step that sampled nothing keeps the last value
+            fields["share"] = f"boxed+correct [green]{_fmt(row[BOXED_CORRECT_SHARE], 2)}[/]"
         self.progress.update(self.task, completed=state.global_step, **fields)
 
     def on_step_end(self, args, state, control, **kwargs):

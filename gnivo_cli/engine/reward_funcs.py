@@ -46,8 +46,9 @@ class AllNoneGuard:
 class TrlRewardFunction:
     """A callable trl accepts as a reward function, wrapping one gnivo `Reward`.
 
-    It keeps time spent and the plugin's own counters (timeouts, unparsable answers) for the metrics,
-    and with ``on_error="skip"`` the count of samples whose scoring raised (`errors_skipped`).
+    It keeps time spent, the completions it scored (`samples_scored`) and the plugin's own counters
+    (timeouts, unparsable answers), all cumulative, for the metrics; with ``on_error="skip"`` also the
+    count of samples whose scoring raised (`errors_skipped`).
     """
 
     def __init__(self, reward: Reward, *, on_error: OnError = "raise", guard: AllNoneGuard | None = None):
@@ -56,6 +57,7 @@ class TrlRewardFunction:
         self.guard = guard
         self.__name__ = reward.name  # trl names the reward's metrics after it
         self.seconds = 0.0
+        self.samples_scored = 0
         self.counters: dict[str, float] = defaultdict(float)
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
@@ -74,6 +76,7 @@ class TrlRewardFunction:
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
+        self.samples_scored += len(scores)
         if skipped:
             self.counters["errors_skipped"] += skipped
         for key, value in self.reward.metrics().items():

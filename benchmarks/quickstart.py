@@ -1,0 +1,169 @@
+"""Does the quickstart learn what its prompt asks for? The boxed-and-correct share per seed, and its speed.
+
+Runs `gnivo train recipes/quickstart.yaml` once per seed (as a user would, one after another), then reads
+each run's metrics.jsonl: the share of answers that were boxed and correct (`boxed_correct_share`) over the
+first and the last quarter of the steps, the final reward, the median step time and the wall time. The
+target: the share is at most 0.2 in the first quarter and at least 0.6 in the last, on every seed.
+The machine's load (1-minute load average) before and after each run is printed beside it, and the CPU
+time the run used (user + system, all threads): step times measured on a busy machine are slower than on a
+quiet one, while the CPU time changes much less with the load.
+
+Usage:
+    GNIVO_CACHE=/tmp/gcache OMP_NUM_THREADS=2 python benchmarks/quickstart.py --seeds 0,1,2
+    python benchmarks/quickstart.py --seeds 0 --set training.max_steps=2     # a smoke run of the script
+
+Prints a markdown table for benchmarks/RESULTS.md. Finished runs in --output-dir are reported again, not
+retrained (delete the folder, or pass --fresh, to measure anew).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARE = "boxed_correct_share"
+FIRST_AT_MOST, LAST_AT_LEAST = 0.2, 0.6
+MEASURED_FILE = "benchmark-quickstart.json"  # wall time, CPU time and load of the run, for a later reprint
+
+
+def quarter_mean(values: list[float], last: bool) -> float | None:
+    """Mean over the first or last quarter (at least one value), the rule `gnivo train` uses for final_reward."""
+    if not values:
+        return None
+    size = max(1, len(values) // 4)
+    part = values[-size:] if last else values[:size]
+    return sum(part) / len(part)
+
+
+def read_run(run_dir: Path) -> dict:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    shares = [row[SHARE] for row in rows if isinstance(row.get(SHARE), int | float)]
+    step_times = [row["step_time"] for row in rows if isinstance(row.get("step_time"), int | float)]
+    return {
+        "steps": len(rows),
+        "first": quarter_mean(shares, last=False),
+        "last": quarter_mean(shares, last=True),
+        "summary_last": summary.get("final_boxed_correct_share"),
+        "final_reward": summary.get("final_reward"),
+        "median_step": statistics.median(step_times) if step_times else None,
+        "train_time": summary.get("total_time"),
+    }
+
+
+def load_average() -> str:
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", type=Path, default=REPO / "recipes" / "quickstart.yaml")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override key=value")
+    parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "benchmark-quickstart")
+    parser.add_argument("--fresh", action="store_true", help="delete the output dir first (no reuse of runs)")
+    args = parser.parse_args()
+    seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+    if args.fresh and args.output_dir.exists():
+        shutil.rmtree(args.output_dir)
+
+    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines, results, spans = [], [], []
+    for seed in seeds:
+        run_dir = args.output_dir / f"seed-{seed}"
+        sets = [*args.overrides, f"training.seed={seed}"]
+        command = ["gnivo", "train", str(args.recipe), *(f"--set={item}" for item in sets), "-o", str(run_dir)]
+        if not (run_dir / "summary.json").is_file():
+            if run_dir.exists():
+                shutil.rmtree(run_dir)  # an unfinished run: measure it again from the start
+            print(f"$ {shlex.join(command)}", file=sys.stderr, flush=True)
+            started_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            load_before, started, cpu_before = load_average(), time.perf_counter(), children_cpu()
+            # The run's own report goes to stderr with its progress: stdout is this script's table.
+            done = subprocess.run([sys.executable, "-m", "gnivo_cli", *command[1:]], check=False, stdout=sys.stderr)
+            if done.returncode != 0:
+                print(f"error: seed {seed}: gnivo train exited with {done.returncode}", file=sys.stderr)
+                return 1
+            measured = {
+                "started": started_utc,
+                "omp_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+                "ended": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "wall": time.perf_counter() - started,
+                "cpu": children_cpu() - cpu_before,
+                "load_before": load_before,
+                "load_after": load_average(),
+            }
+            (run_dir / MEASURED_FILE).write_text(json.dumps(measured) + "\n")
+        measured_path = run_dir / MEASURED_FILE
+        measured = json.loads(measured_path.read_text()) if measured_path.is_file() else {}
+        wall, cpu = measured.get("wall"), measured.get("cpu")
+        load_before, load_after = measured.get("load_before", "-"), measured.get("load_after", "-")
+        result = read_run(run_dir)
+        spans.append(
+            f"seed {seed} {measured.get('started', '?')} to {measured.get('ended', '?')} "
+            f"(OMP_NUM_THREADS={measured.get('omp_threads', '?')})"
+        )
+        results.append(result)
+        met = (
+            result["first"] is not None
+            and result["last"] is not None
+            and result["first"] <= FIRST_AT_MOST
+            and result["last"] >= LAST_AT_LEAST
+        )
+        lines.append(
+            f"| {seed} | {result['steps']} | {fmt(result['first'])} | {fmt(result['last'])} | "
+            f"{fmt(result['final_reward'], 3)} | {fmt(result['median_step'], 1)} | {fmt(result['train_time'], 0)} | "
+            f"{fmt(wall, 0)} | {fmt(cpu, 0)} | {load_before} / {load_after} | {'yes' if met else 'no'} |"
+        )
+
+    cpu = platform.processor() or platform.machine()
+    print(f"Quickstart, {args.recipe.relative_to(REPO) if args.recipe.is_relative_to(REPO) else args.recipe}")
+    print(f"printed {started_at}; runs measured: {'; '.join(spans)}")
+    print(f"{os.cpu_count()} CPU cores ({cpu})")
+    if args.overrides:
+        print(f"overrides: {' '.join(args.overrides)}")
+    print()
+    print(
+        "| seed | steps | boxed+correct, first quarter | boxed+correct, last quarter | final reward | "
+        "median step (s) | training (s) | command wall (s) | command CPU (s) | load before / after | target met |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(lines))
+    met = sum(line.endswith("| yes |") for line in lines)
+    print()
+    print(
+        f"target (first quarter <= {FIRST_AT_MOST}, last quarter >= {LAST_AT_LEAST}): "
+        f"met on {met} of {len(lines)} seeds"
+    )
+    medians = [r["median_step"] for r in results if r["median_step"] is not None]
+    if medians:
+        print(f"median step time over all runs: {statistics.median(medians):.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
