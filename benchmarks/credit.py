@@ -36,7 +36,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # `benchmarks.credit_*` when run as a script
 
 from benchmarks.credit_report import aggregate, plot, print_report  # noqa: E402
-from gnivo_cli.steps_task import StepsTask  # noqa: E402
+from gnivo_cli.steps_task import WORDS, StepsTask  # noqa: E402
 
 #: label -> (algorithm, recipe overrides). GN-IVO with each prefix, unit and weights setting at least once.
 VARIANTS: dict[str, tuple[str, list[str]]] = {
@@ -51,7 +51,7 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "rloo": ("rloo", []),
     "dr-grpo": ("dr-grpo", []),
 }
-DEFAULT_VARIANTS = "gnivo-final,gnivo-all-token,gnivo-all-step,gnivo-sample-step,gnivo-all-step-exp,grpo,rloo,dr-grpo"
+DEFAULT_VARIANTS = ",".join(VARIANTS)
 EVAL_FILE = "credit_eval.json"
 
 
@@ -65,6 +65,9 @@ def main() -> int:
     parser.add_argument("--model-dir", type=Path, default=REPO / "runs" / "credit" / "model")
     parser.add_argument("--model-seed", type=int, default=0)
     parser.add_argument("--pretrain-steps", type=int, default=600)
+    parser.add_argument(
+        "--first-right", type=float, default=0.25, help="pi_old's chance of starting with the key (0.25: uniform)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="training processes at once (one thread each)")
     parser.add_argument("--figure", type=Path, default=REPO / "benchmarks" / "credit.png")
     parser.add_argument("--build-model-only", action="store_true")
@@ -76,7 +79,7 @@ def main() -> int:
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()
-    model_note = ensure_model(args.model_dir, args.model_seed, args.pretrain_steps)
+    model_note = ensure_model(args.model_dir, args.model_seed, args.pretrain_steps, args.first_right)
     if args.build_model_only:
         print(model_note)
         return 0
@@ -106,29 +109,32 @@ def main() -> int:
     wall: dict[str, float] = {}
     failures: list[str] = []
 
+    alpha = bases[names[0]].algorithm.alpha
+
     def train_one(item):
         name, run = item
         seconds, error = train_run(run, log_dir / f"{name}-seed-{run.seed}.log")
+        if not error:
+            evaluate_run(run.path, args.model_dir, alpha)  # beside the next training process
         wall[f"{name}/{run.seed}"] = seconds
         state = f"failed: {error}" if error else f"done in {seconds:.0f} s"
         print(f"{name} seed {run.seed}: {state}", file=sys.stderr, flush=True)
         if error:
             failures.append(f"{name} seed {run.seed}: {error}")
 
+    # pi_ref's scores, once and before the workers start (transformers' lazy imports are not thread-safe).
+    reference = reference_point(args.model_dir, alpha, bases[names[0]].data.synthetic)
     print(f"training {len(todo)} runs, {args.jobs} at a time", file=sys.stderr, flush=True)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         list(pool.map(train_one, todo))
     train_wall = time.perf_counter() - started
 
-    alpha = bases[names[0]].algorithm.alpha
     curves = {name: [evaluate_run(run.path, args.model_dir, alpha) for run in plans[name]] for name in names}
     curves = {name: [c for c in runs if c is not None] for name, runs in curves.items()}
-    steps = int(bases[names[0]].data.synthetic.get("steps", StepsTask.steps))
-    reference = reference_point(args.model_dir, alpha, steps)
     result = aggregate(curves, reference, threshold_from="grpo" if "grpo" in names else names[0])
     base = bases[names[0]]
     header = [
-        f"- started {started_at}; {train_wall / 60:.1f} min wall for the {len(todo)} runs trained now "
+        f"- started {started_at}; {train_wall / 60:.1f} min wall for the {len(todo)} runs trained now and scored "
         f"({args.jobs} at a time, OMP_NUM_THREADS=1 each), {(time.perf_counter() - started) / 60:.1f} min in all",
         f"- machine: {platform.machine()} CPU, {os.cpu_count()} cores visible, Python {platform.python_version()}, "
         f"{platform.system()}; load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
@@ -151,10 +157,10 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
-def ensure_model(model_dir: Path, seed: int, steps: int) -> str:
+def ensure_model(model_dir: Path, seed: int, steps: int, first_right: float) -> str:
     """Pretrain and save the policy once; later calls reuse the folder (its build settings are checked)."""
     stamp = model_dir / "credit_model.json"
-    wanted = {"seed": seed, "pretrain_steps": steps}
+    wanted = {"seed": seed, "pretrain_steps": steps, "first_right": first_right}
     if stamp.is_file():
         found = json.loads(stamp.read_text())
         if {k: found.get(k) for k in wanted} != wanted:
@@ -163,12 +169,12 @@ def ensure_model(model_dir: Path, seed: int, steps: int) -> str:
         from benchmarks.credit_model import build_pretrained
 
         began = time.perf_counter()
-        losses = build_pretrained(model_dir, seed=seed, steps=steps)
+        losses = build_pretrained(model_dir, seed=seed, steps=steps, first_right=first_right)
         found = wanted | {"final_loss": round(losses[-1], 4), "seconds": round(time.perf_counter() - began, 1)}
         stamp.write_text(json.dumps(found) + "\n")
     return (
-        f"{_relative(model_dir)} (pretrained {found['pretrain_steps']} steps, seed {found['seed']}, "
-        f"final loss {found.get('final_loss')})"
+        f"{_relative(model_dir)} (pretrained {found['pretrain_steps']} steps, seed {found['seed']}, first step "
+        f"= key with probability {found['first_right']} in the pretraining data, final loss {found.get('final_loss')})"
     )
 
 
@@ -203,7 +209,7 @@ def _checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found.items())
 
 
-def _load_logp(model_path: Path, steps: int):
+def _load_logp(model_path: Path, steps: int, keys: tuple[str, ...]):
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -212,29 +218,36 @@ def _load_logp(model_path: Path, steps: int):
 
     torch.set_num_threads(1)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
-    enum = enumerate_policy(model, build_tokenizer(), steps=steps)
+    enum = enumerate_policy(model, build_tokenizer(), steps=steps, keys=keys)
     return enum.logp, enum.rewards
 
 
 _REFERENCE: dict = {}
 
 
-def _reference(model_dir: Path, steps: int):
-    key = (str(model_dir), steps)
+def _reference(model_dir: Path, steps: int, keys: tuple[str, ...]):
+    key = (str(model_dir), steps, keys)
     if key not in _REFERENCE:
-        _REFERENCE[key] = _load_logp(model_dir, steps)
+        _REFERENCE[key] = _load_logp(model_dir, steps, keys)
     return _REFERENCE[key]
 
 
-def reference_point(model_dir: Path, alpha: float, steps: int) -> dict:
+def task_shape(synthetic: dict) -> tuple[int, tuple[str, ...]]:
+    """(steps, keys) of a `synthetic:steps` data section's parameters."""
+    task = StepsTask(**synthetic)
+    return task.steps, WORDS[: task.keys]
+
+
+def reference_point(model_dir: Path, alpha: float, synthetic: dict) -> dict:
     """pi_ref's own numbers, and the optimum's."""
     from benchmarks.credit_exact import exact_metrics, optimum_logp
 
-    ref_logp, rewards = _reference(model_dir, steps)
+    steps, keys = task_shape(synthetic)
+    ref_logp, rewards = _reference(model_dir, steps, keys)
     optimum = optimum_logp(ref_logp, rewards, alpha)[:, :-1]
     return {
-        "reference": exact_metrics(ref_logp, ref_logp, rewards, alpha).to_dict(),
-        "optimum": exact_metrics(optimum, ref_logp, rewards, alpha).to_dict(),
+        "reference": exact_metrics(ref_logp, ref_logp, rewards, alpha, keys).to_dict(),
+        "optimum": exact_metrics(optimum, ref_logp, rewards, alpha, keys).to_dict(),
     }
 
 
@@ -249,19 +262,19 @@ def evaluate_run(run_dir: Path, model_dir: Path, alpha: float) -> dict | None:
 
     summary = json.loads(summary_file.read_text())
     recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text())
-    steps = int(recipe["data"]["synthetic"].get("steps", StepsTask.steps))
+    steps, keys = task_shape(recipe["data"]["synthetic"])
     cache_file = run_dir / EVAL_FILE
     cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     if cache.get("alpha") != alpha:
         cache = {"alpha": alpha, "points": {}}
-    ref_logp, rewards = _reference(model_dir, steps)
+    ref_logp, rewards = _reference(model_dir, steps, keys)
     points = cache["points"]
     if "0" not in points:
-        points["0"] = exact_metrics(ref_logp, ref_logp, rewards, alpha).to_dict()
+        points["0"] = exact_metrics(ref_logp, ref_logp, rewards, alpha, keys).to_dict()
     for step, path in _checkpoints(run_dir):
         if str(step) not in points:
-            logp, _ = _load_logp(path, steps)
-            points[str(step)] = exact_metrics(logp, ref_logp, rewards, alpha).to_dict()
+            logp, _ = _load_logp(path, steps, keys)
+            points[str(step)] = exact_metrics(logp, ref_logp, rewards, alpha, keys).to_dict()
     cache_file.write_text(json.dumps(cache, indent=1) + "\n")
     per_step = summary["samples_generated"] / max(1, summary["steps"])
     return {

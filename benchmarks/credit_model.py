@@ -71,9 +71,22 @@ def completion_ids(tokenizer, words) -> list[int]:
 
 
 def pretrain(
-    model, tokenizer, steps: int, *, seed: int, batch: int = 128, lr: float = 3e-3, n_steps: int = 4
+    model,
+    tokenizer,
+    steps: int,
+    *,
+    seed: int,
+    batch: int = 128,
+    lr: float = 3e-3,
+    n_steps: int = 4,
+    first_right: float = 0.25,
 ) -> list[float]:
-    """Fit the model to uniformly random completions of every key; returns the loss per step."""
+    """Fit the model to random completions of every key; returns the loss per step.
+
+    Every step word is uniform, except the first, which is the key with probability `first_right` (the
+    other three share the rest): 0.25 is uniform; a little more gives pi_old a use for the key, as a
+    pretrained model has some competence, and still full support.
+    """
     import torch
 
     generator = torch.Generator().manual_seed(seed)
@@ -83,7 +96,11 @@ def pretrain(
     losses = []
     for _ in range(steps):
         keys = torch.randint(len(WORDS), (batch,), generator=generator).tolist()
-        choices = torch.randint(len(WORDS), (batch, n_steps), generator=generator).tolist()
+        choices = torch.randint(len(WORDS), (batch, n_steps), generator=generator)
+        right = torch.rand(batch, generator=generator) < first_right
+        others = (torch.tensor(keys) + torch.randint(1, len(WORDS), (batch,), generator=generator)) % len(WORDS)
+        choices[:, 0] = torch.where(right, torch.tensor(keys), others)
+        choices = choices.tolist()
         rows = [
             prompts[WORDS[k]] + completion_ids(tokenizer, [WORDS[c] for c in cs])
             for k, cs in zip(keys, choices, strict=True)
@@ -100,11 +117,13 @@ def pretrain(
     return losses
 
 
-def build_pretrained(path: Path, *, seed: int = 0, steps: int = 600, n_steps: int = 4) -> list[float]:
+def build_pretrained(
+    path: Path, *, seed: int = 0, steps: int = 600, n_steps: int = 4, first_right: float = 0.25
+) -> list[float]:
     """Build, pretrain and save the model with its tokenizer into `path` (a model folder any recipe accepts)."""
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed)
-    losses = pretrain(model, tokenizer, steps, seed=seed, n_steps=n_steps)
+    losses = pretrain(model, tokenizer, steps, seed=seed, n_steps=n_steps, first_right=first_right)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)

@@ -20,17 +20,17 @@ class VariantCurve:
     final_rewards: list[float]  # per seed
     final_kls: list[float]
     final_leaks: list[float]
-    samples_to_threshold: float | None = None
-    seeds_reaching: int = 0
-    per_seed_samples: list[float | None] = field(default_factory=list)
+    per_seed_rewards: list[list[float]] = field(default_factory=list)
+    #: per threshold: (samples where the mean curve first reaches it, seeds whose own curve reaches it)
+    reaching: list[tuple[float | None, int]] = field(default_factory=list)
 
 
 @dataclass
 class Result:
     curves: dict[str, VariantCurve]
     reference: dict
-    threshold: float
-    threshold_from: str
+    thresholds: list[tuple[str, float]]  # (what it is, value)
+    baseline: str  # the method the "vs" columns divide by
 
 
 def _first_crossing(samples: list[float], values: list[float], threshold: float) -> float | None:
@@ -76,14 +76,17 @@ def aggregate(runs_by_variant: dict[str, list[dict]], reference: dict, *, thresh
             [k[-1] for k in kls],
             [t[common[-1]]["leak"] for t in table],
         )
-        curves[name].per_seed_samples = rewards  # replaced below, once the threshold is known
-    threshold = curves[threshold_from].reward_mean[-1]
+        curves[name].per_seed_rewards = rewards
+    thresholds = [
+        (f"{threshold_from}'s final E[R]", curves[threshold_from].reward_mean[-1]),
+        ("pi*'s E[R]", reference["optimum"]["expected_reward"]),
+    ]
     for curve in curves.values():
-        rewards = curve.per_seed_samples
-        curve.samples_to_threshold = _first_crossing(curve.samples, curve.reward_mean, threshold)
-        curve.per_seed_samples = [_first_crossing(curve.samples, r, threshold) for r in rewards]
-        curve.seeds_reaching = sum(s is not None for s in curve.per_seed_samples)
-    return Result(curves, reference, threshold, threshold_from)
+        for _, value in thresholds:
+            mean_crossing = _first_crossing(curve.samples, curve.reward_mean, value)
+            seeds = sum(_first_crossing(curve.samples, r, value) is not None for r in curve.per_seed_rewards)
+            curve.reaching.append((mean_crossing, seeds))
+    return Result(curves, reference, thresholds, threshold_from)
 
 
 def _pm(values: list[float], digits: int = 3) -> str:
@@ -94,7 +97,7 @@ def _pm(values: list[float], digits: int = 3) -> str:
 
 def print_report(result: Result, header: list[str], failures: list[str]) -> None:
     ref, opt = result.reference["reference"], result.reference["optimum"]
-    baseline = result.curves[result.threshold_from].samples_to_threshold
+    baselines = result.curves[result.baseline].reaching
     print("## credit.py: exact credit assignment on synthetic:steps\n")
     for line in header:
         print(line)
@@ -106,25 +109,27 @@ def print_report(result: Result, header: list[str], failures: list[str]) -> None
         f"- pi* = pi_ref exp(R/alpha)/Z: E[R] = {opt['expected_reward']:.4f}, "
         f"P(first step right) = {opt['first_step_right']:.4f}"
     )
+    names = " and ".join(f"{label} ({value:.4f})" for label, value in result.thresholds)
     print(
-        f"- threshold: {result.threshold_from}'s final mean exact expected reward, {result.threshold:.4f}; "
-        "samples to threshold: first crossing of the mean-over-seeds curve (linear between evaluations)"
+        f"- thresholds: {names}; samples to a threshold: first crossing of the mean-over-seeds curve (linear "
+        f"between evaluations), its ratio to {result.baseline}'s, and how many seeds' own curves reach it"
     )
     print()
+    heads = " | ".join(f"samples to {value:.3f} | vs {result.baseline} | seeds" for _, value in result.thresholds)
     print(
         "| method | seeds | final E[R] | final P(first step right) | final KL(pi ‖ pi*) | min mean KL (at samples) "
-        f"| samples to {result.threshold:.3f} | vs {result.threshold_from} | seeds reaching it | final leak |"
+        f"| {heads} | final leak |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|" + "---|---|---|" * len(result.thresholds) + "---|")
     for curve in result.curves.values():
-        first_final = curve.first_right[-1]
         low = min(range(len(curve.kl_mean)), key=curve.kl_mean.__getitem__)
-        reach = curve.samples_to_threshold
-        ratio = f"{reach / baseline:.2f}" if reach is not None and baseline else "-"
+        cells = []
+        for (reach, seeds), (base, _) in zip(curve.reaching, baselines, strict=True):
+            ratio = f"{reach / base:.2f}" if reach is not None and base else "-"
+            cells.append(f"{'not reached' if reach is None else f'{reach:.0f}'} | {ratio} | {seeds}/{curve.seeds}")
         print(
-            f"| {curve.name} | {curve.seeds} | {_pm(curve.final_rewards)} | {first_final:.3f} | "
-            f"{_pm(curve.final_kls)} | {curve.kl_mean[low]:.3f} ({curve.samples[low]:.0f}) | "
-            f"{'not reached' if reach is None else f'{reach:.0f}'} | {ratio} | {curve.seeds_reaching}/{curve.seeds} | "
+            f"| {curve.name} | {curve.seeds} | {_pm(curve.final_rewards)} | {curve.first_right[-1]:.3f} | "
+            f"{_pm(curve.final_kls)} | {curve.kl_mean[low]:.3f} ({curve.samples[low]:.0f}) | {' | '.join(cells)} | "
             f"{statistics.fmean(curve.final_leaks):.4f} |"
         )
     print()
@@ -164,7 +169,8 @@ def plot(result: Result, path: Path) -> Path:
             )
     optimum = result.reference["optimum"]["expected_reward"]
     left.axhline(optimum, color="black", linewidth=0.8, linestyle=":", label="pi* (the KL-regularized optimum)")
-    left.axhline(result.threshold, color="gray", linewidth=0.8, label=f"threshold ({result.threshold_from} final)")
+    label, value = result.thresholds[0]
+    left.axhline(value, color="gray", linewidth=0.8, label=f"threshold: {label}")
     left.set(xlabel="generated samples", ylabel="exact expected reward", title="Expected reward (mean ± std)")
     right.set(xlabel="generated samples", ylabel="KL(pi || pi*)", title="KL to the optimum pi_ref·exp(R/α)/Z")
     right.set_yscale("log")

@@ -121,6 +121,8 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
         if not problems:
             task = _synthetic_task(section)
             problems.extend(task.problems())  # each task checks its own parameters
+            if problems:
+                return problems  # its rows cannot be built to check the columns
             columns = {"prompt", *dataclasses.replace(task, count=1).rows()[0]}
             if section.prompt_column not in columns:
                 problems.append(("data.prompt_column", f"{section.source} has no column {section.prompt_column!r}"))

@@ -34,10 +34,11 @@ MAX_STEPS = 8  # 4 ** 8 = 65,536 completions per key: still enumerable
 
 @dataclass(frozen=True)
 class StepsTask:
-    """Prompts `key W` for the step words W, the keys taking turns so each is equally common."""
+    """Prompts `key W` for the first `keys` step words W, taking turns so each is equally common."""
 
     count: int = 256
     steps: int = 4
+    keys: int = 4  # 1: every prompt names the same key (the first step to find is then always the same)
     seed: int = 1234
 
     def problems(self) -> list[tuple[str, str]]:
@@ -46,10 +47,12 @@ class StepsTask:
             problems.append(("data.synthetic.count", f"must be in [1, {COUNT_LIMIT}], got {self.count}"))
         if not 1 <= self.steps <= MAX_STEPS:
             problems.append(("data.synthetic.steps", f"must be in [1, {MAX_STEPS}], got {self.steps}"))
+        if not 1 <= self.keys <= len(WORDS):
+            problems.append(("data.synthetic.keys", f"must be in [1, {len(WORDS)}], got {self.keys}"))
         return problems
 
     def rows(self) -> list[dict[str, Any]]:
-        keys = [WORDS[index % len(WORDS)] for index in range(self.count)]
+        keys = [WORDS[index % self.keys] for index in range(self.count)]
         random.Random(self.seed).shuffle(keys)
         return [
             {"id": index, "problem": prompt_text(key), "key": key, "steps": self.steps}

@@ -20,6 +20,8 @@ def test_rows_cycle_through_every_key_equally():
     assert all(r["problem"] == f"key {r['key']}" and r["steps"] == 3 for r in rows)
     assert rows == StepsTask(count=40, steps=3, seed=7).rows()  # deterministic
     assert rows != StepsTask(count=40, steps=3, seed=8).rows()
+    assert {r["key"] for r in StepsTask(count=9, keys=1).rows()} == {"aa"}
+    assert {r["key"] for r in StepsTask(count=9, keys=2).rows()} == {"aa", "ab"}
 
 
 def test_the_recipe_data_section_selects_the_task_and_checks_its_parameters():
@@ -29,6 +31,7 @@ def test_the_recipe_data_section_selects_the_task_and_checks_its_parameters():
     bad = DataSection(source="synthetic:steps", synthetic={"steps": 9})
     assert data_problems(bad) == [("data.synthetic.steps", "must be in [1, 8], got 9")]
     assert data_problems(DataSection(source="synthetic:steps", synthetic={"terms": 2}))[0][0] == "data.synthetic.terms"
+    assert data_problems(DataSection(source="synthetic:steps", synthetic={"keys": 0}))[0][0] == "data.synthetic.keys"
 
 
 @pytest.mark.parametrize(
@@ -80,6 +83,26 @@ def test_enumeration_lists_every_completion_once_and_the_probabilities_sum_to_on
     total = enumeration.logp.exp().sum(-1) + leak_by_prefixes(enumeration)
     assert torch.allclose(total, torch.ones(4, dtype=torch.float64), atol=1e-9)
     assert bool((leak_by_prefixes(enumeration) > 0).all())  # a barely trained model leaks: the check has teeth
+
+
+def test_the_shared_prompt_cache_gives_the_plain_forward_pass(enumeration):
+    tokenizer = build_tokenizer()
+    model = build_model(tokenizer, seed=0)
+    pretrain(model, tokenizer, 30, seed=0, batch=16, lr=1e-2, n_steps=2)
+    plain = enumerate_policy(model, tokenizer, steps=2, cached=False)
+    assert torch.allclose(plain.token_logp, enumeration.token_logp, atol=1e-5)
+    assert torch.allclose(plain.valid_mass, enumeration.valid_mass, atol=1e-5)
+
+
+def test_first_step_right_follows_the_keys_of_the_rows(enumeration):
+    tokenizer = build_tokenizer()
+    model = build_model(tokenizer, seed=0)
+    pretrain(model, tokenizer, 30, seed=0, batch=16, lr=1e-2, n_steps=2)
+    only_bb = enumerate_policy(model, tokenizer, steps=2, keys=("bb",))
+    assert torch.equal(only_bb.logp[0], enumeration.logp[3]) and only_bb.rewards.shape == (1, 16)
+    probs = only_bb.logp.exp()
+    expected = float(probs[0, 12:].sum())  # completions are listed first word first: bb is the last block
+    assert exact_metrics(only_bb.logp, only_bb.logp, only_bb.rewards, 0.2, keys=("bb",)).first_step_right == expected
 
 
 def test_the_optimum_beats_pi_old_and_is_at_zero_kl_from_itself(enumeration):
