@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -110,12 +111,14 @@ def main() -> int:
     failures: list[str] = []
 
     alpha = bases[names[0]].algorithm.alpha
+    scoring = threading.Lock()  # one model load at a time: concurrent loads can leave a tied head untied
 
     def train_one(item):
         name, run = item
         seconds, error = train_run(run, log_dir / f"{name}-seed-{run.seed}.log")
         if not error:
-            evaluate_run(run.path, args.model_dir, alpha)  # beside the next training process
+            with scoring:
+                evaluate_run(run.path, args.model_dir, alpha)  # beside the next training process
         wall[f"{name}/{run.seed}"] = seconds
         state = f"failed: {error}" if error else f"done in {seconds:.0f} s"
         print(f"{name} seed {run.seed}: {state}", file=sys.stderr, flush=True)
@@ -141,7 +144,9 @@ def main() -> int:
         f"- recipe: {_relative(args.recipe)}" + (f" with {' '.join(args.overrides)}" if args.overrides else ""),
         f"- model: {model_note}",
         f"- budget: {base.training.max_steps} optimizer steps x {base.training.per_device_batch_size} completions "
-        f"(K = {base.algorithm.num_generations}), lr {base.training.learning_rate}, beta {base.algorithm.beta}, "
+        f"(K = {base.algorithm.num_generations}), num_iterations {base.algorithm.num_iterations} (a batch generated "
+        f"every {base.algorithm.num_iterations} steps), lr {base.training.learning_rate} "
+        f"({base.training.lr_scheduler}, {base.training.warmup_steps} warm-up steps), beta {base.algorithm.beta}, "
         f"alpha {alpha}; exact evaluation every {base.training.save_steps} steps; seeds {', '.join(map(str, seeds))}",
     ]
     if wall:
@@ -218,6 +223,11 @@ def _load_logp(model_path: Path, steps: int, keys: tuple[str, ...]):
 
     torch.set_num_threads(1)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
+    if (
+        model.config.tie_word_embeddings
+        and model.get_output_embeddings().weight is not model.get_input_embeddings().weight
+    ):
+        raise RuntimeError(f"{model_path}: the output head did not load tied to the embeddings")
     enum = enumerate_policy(model, build_tokenizer(), steps=steps, keys=keys)
     return enum.logp, enum.rewards
 
