@@ -41,6 +41,8 @@ def test_one_step_of_the_credit_recipe_trains_and_is_scored_exactly(tmp_path, st
             f"model.name={steps_model_dir}",
             "data.synthetic.steps=1",
             "training.max_steps=1",
+            "training.warmup_steps=0",  # a warm-up would start the one step at learning rate 0
+            "training.lr_scheduler=constant",
             "training.per_device_batch_size=8",
             "training.save_steps=1",
         ],
