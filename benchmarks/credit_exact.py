@@ -4,7 +4,7 @@ For each key, every well-formed completion (4 ** steps) is scored by the model; 
 anything else (stray tokens, a wrong number of steps) is the `leak`, one bucket with reward 0. The KL
 to the KL-regularized optimum pi* = pi_ref * exp(R / alpha) / Z is exact over the well-formed
 completions and treats the leak as one outcome (a lower bound on the full KL, equal to it when the
-policy keeps pi_ref's shape inside the bucket; the leak is below 1e-3 here).
+policy keeps pi_ref's shape inside the bucket; the pretrained model leaks about 1%).
 """
 
 from __future__ import annotations
