@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.jsonl import read_jsonl
+from gnivo_cli.steps_task import StepsTask
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -51,8 +52,16 @@ class ArithmeticTask:
             rows.append({"id": index, "problem": f"What is {expression}?", "answer": str(answer)})
         return rows
 
+    def problems(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.count < 1 or self.terms < 2 or self.low > self.high:
+            problems.append(("data.synthetic", "needs count >= 1, terms >= 2 and low <= high"))
+        if self.count > SYNTHETIC_COUNT_LIMIT or self.terms > 100:
+            problems.append(("data.synthetic", f"count must be <= {SYNTHETIC_COUNT_LIMIT} and terms <= 100"))
+        return problems
 
-SYNTHETIC_TASKS: dict[str, type] = {"arithmetic": ArithmeticTask}
+
+SYNTHETIC_TASKS: dict[str, type] = {"arithmetic": ArithmeticTask, "steps": StepsTask}
 SYNTHETIC_COUNT_LIMIT = 1_000_000  # generated in memory at every start
 _OPERATIONS = {"+", "-", "*"}
 
@@ -111,10 +120,9 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
                 problems.append((f"data.synthetic.{key}", f"must be an integer, got {value!r}"))
         if not problems:
             task = _synthetic_task(section)
-            if task.count < 1 or task.terms < 2 or task.low > task.high:
-                problems.append(("data.synthetic", "needs count >= 1, terms >= 2 and low <= high"))
-            if task.count > SYNTHETIC_COUNT_LIMIT or task.terms > 100:
-                problems.append(("data.synthetic", f"count must be <= {SYNTHETIC_COUNT_LIMIT} and terms <= 100"))
+            problems.extend(task.problems())  # each task checks its own parameters
+            if problems:
+                return problems  # its rows cannot be built to check the columns
             columns = {"prompt", *dataclasses.replace(task, count=1).rows()[0]}
             if section.prompt_column not in columns:
                 problems.append(("data.prompt_column", f"{section.source} has no column {section.prompt_column!r}"))

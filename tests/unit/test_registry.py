@@ -77,7 +77,11 @@ def _by_name():
 
 def test_builtin_rewards_are_plugins_like_any_other():
     infos = _by_name()
-    builtins = {"math": "rewards.math:MathReward", "reward-model": "rewards.reward_model:RewardModelReward"}
+    builtins = {
+        "math": "rewards.math:MathReward",
+        "reward-model": "rewards.reward_model:RewardModelReward",
+        "steps": "rewards.steps:StepsReward",
+    }
     for name, value in builtins.items():
         assert infos[name].distribution == "gnivo"
         assert infos[name].value == value

@@ -1,0 +1,130 @@
+"""The policy of the credit benchmark: a tiny Llama, pretrained in-process on `synthetic:steps` completions.
+
+The tokenizer is byte-level with no merges (one token per character, so every completion has one
+tokenization) and a ChatML template; the model (about 230k parameters) is pretrained to imitate
+uniformly random well-formed completions of every prompt, so pi_old gives every completion about the
+same probability (full support). Deterministic for a given seed and thread count.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gnivo_cli.steps_task import SEPARATOR, WORDS, completion_text, prompt_text
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<pad>", "<|im_start|>", "<|im_end|>"]
+
+
+def build_tokenizer():
+    """Bytes only (256 tokens + 3 special ones): no merges, so each text has exactly one tokenization."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        ["".join(WORDS) + SEPARATOR],
+        vocab_size=256 + len(SPECIAL_TOKENS),
+        min_frequency=1,
+        special_tokens=SPECIAL_TOKENS,
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe._tokenizer, pad_token="<pad>", eos_token="<|im_end|>", bos_token="<|im_start|>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def build_model(tokenizer, seed: int):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=192,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        tie_word_embeddings=True,
+    )
+    return LlamaForCausalLM(config)
+
+
+def prompt_ids(tokenizer, key: str) -> list[int]:
+    """The prompt's tokens as the trainers see them (chat template with the generation prompt)."""
+    messages = [{"role": "user", "content": prompt_text(key)}]
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def completion_ids(tokenizer, words) -> list[int]:
+    return tokenizer(completion_text(words), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+
+
+def pretrain(
+    model,
+    tokenizer,
+    steps: int,
+    *,
+    seed: int,
+    batch: int = 128,
+    lr: float = 3e-3,
+    n_steps: int = 4,
+    first_right: float = 0.25,
+) -> list[float]:
+    """Fit the model to random completions of every key; returns the loss per step.
+
+    Every step word is uniform, except the first, which is the key with probability `first_right` (the
+    other three share the rest): 0.25 is uniform; a little more gives pi_old a use for the key, as a
+    pretrained model has some competence, and still full support.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    prompts = {key: prompt_ids(tokenizer, key) for key in WORDS}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        keys = torch.randint(len(WORDS), (batch,), generator=generator).tolist()
+        choices = torch.randint(len(WORDS), (batch, n_steps), generator=generator)
+        right = torch.rand(batch, generator=generator) < first_right
+        others = (torch.tensor(keys) + torch.randint(1, len(WORDS), (batch,), generator=generator)) % len(WORDS)
+        choices[:, 0] = torch.where(right, torch.tensor(keys), others)
+        choices = choices.tolist()
+        rows = [
+            prompts[WORDS[k]] + completion_ids(tokenizer, [WORDS[c] for c in cs])
+            for k, cs in zip(keys, choices, strict=True)
+        ]
+        ids = torch.tensor(rows)  # one length for all: keys and completions have fixed sizes
+        labels = ids.clone()
+        labels[:, : len(prompts[WORDS[0]])] = -100  # only the completion is learned
+        loss = model(input_ids=ids, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses
+
+
+def build_pretrained(
+    path: Path, *, seed: int = 0, steps: int = 600, n_steps: int = 4, first_right: float = 0.25
+) -> list[float]:
+    """Build, pretrain and save the model with its tokenizer into `path` (a model folder any recipe accepts)."""
+    tokenizer = build_tokenizer()
+    model = build_model(tokenizer, seed)
+    losses = pretrain(model, tokenizer, steps, seed=seed, n_steps=n_steps, first_right=first_right)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return losses
