@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rewards.math import MathReward
+from tests.math_helpers import is_correct, warmed_up_reward
 
-
-@pytest.fixture(scope="module")
-def reward():
-    with MathReward.from_config({}, name="math") as reward:
-        reward.warm_up()  # load sympy's parts before the first timed check, as training does
-        yield reward
-
-
-def is_correct(reward: MathReward, answer: str, gold) -> bool:
-    (verdict,) = reward.judge([f"Thus the result is \\boxed{{{answer}}}."], [gold])
-    assert verdict.source == "boxed"
-    return verdict.correct
+reward = pytest.fixture(scope="module")(warmed_up_reward)
 
 
 # -- equivalence, category by category, equal and not equal ---------------------------------------------

@@ -9,21 +9,12 @@ import pytest
 from gnivo_cli.errors import GnivoError
 from rewards.math import MathReward, Verdict, gold_answers
 from rewards.registry import reward_param_problems
+from tests.math_helpers import is_correct, warmed_up_reward
 
 TOWER = "\\boxed{9^{9^{9^{9}}}}"  # sympy would compute this for ever
 
 
-@pytest.fixture(scope="module")
-def reward():
-    with MathReward.from_config({}, name="math") as reward:
-        reward.warm_up()  # load sympy's parts before the first timed check, as training does
-        yield reward
-
-
-def is_correct(reward: MathReward, answer: str, gold) -> bool:
-    (verdict,) = reward.judge([f"Thus the result is \\boxed{{{answer}}}."], [gold])
-    assert verdict.source == "boxed"
-    return verdict.correct
+reward = pytest.fixture(scope="module")(warmed_up_reward)
 
 
 # -- gold answers as datasets store them ---------------------------------------------------------------
