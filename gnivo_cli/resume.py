@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli import rundir
+from gnivo_cli.atomic import write_text_atomic
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.paths import check_output_dir
 
 #: Recipe keys a resume may change; everything else defines the experiment.
 SAFE_ON_RESUME = ("training.max_steps", "training.save_steps", "training.log_completions", "training.output_dir")
@@ -84,8 +86,7 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool) -> StartPlan:
 def _plan_fresh(output_dir: Path) -> StartPlan:
     if not output_dir.exists():
         return StartPlan()
-    if not output_dir.is_dir():
-        raise GnivoError(f"output directory {output_dir} is a file; choose another with --output-dir")
+    check_output_dir(output_dir, "training.output_dir")  # also for library callers, who skip the CLI's check
     entries = list(output_dir.iterdir())
     if not entries:
         return StartPlan()
@@ -123,7 +124,7 @@ def truncate_metrics(output_dir: Path, step: int) -> None:
     if not path.exists():
         return
     kept = [row for row in rundir.read_metrics(output_dir) if int(row.get("step", 0)) <= step]
-    rundir.write_text_atomic(path, "".join(json.dumps(row) + "\n" for row in kept))
+    write_text_atomic(path, "".join(json.dumps(row) + "\n" for row in kept))
 
 
 def record_resume(plan: StartPlan, output_dir: Path) -> None:

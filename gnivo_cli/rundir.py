@@ -13,7 +13,6 @@ Reads only files: no torch, so `gnivo plot` and `gnivo compare` stay light.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -106,18 +105,6 @@ def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
     except yaml.YAMLError as error:
         raise GnivoError(f"{path}: not valid YAML ({error})" + (f"; {why}" if why else "")) from None
     return data if isinstance(data, dict) else None
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary name and rename: a reader never sees half a file."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

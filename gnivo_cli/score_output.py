@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from gnivo_cli.atomic import write_json_atomic
 from gnivo_cli.errors import GnivoError
 
 Rows = Callable[[], Iterator[dict[str, Any]]]
@@ -98,7 +99,7 @@ class ScoreOutput:
         assert handle is not None
         handle.seek(0)
         handle.truncate(0)
-        _write_json_atomic(self.meta, self.identity)
+        write_json_atomic(self.meta, self.identity)
 
     def write(self, text: str) -> None:
         assert self._handle is not None
@@ -173,9 +174,3 @@ def _describe(identity: dict[str, Any] | None) -> str:
     if identity is None:
         return "unknown"
     return f"{identity.get('reward')} {json.dumps(identity.get('params'), sort_keys=True)[:80]}"
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(staging, path)

@@ -14,6 +14,7 @@ from typing import Any
 
 from gnivo_cli import rundir
 from gnivo_cli.algorithms import SHARED_KEYS, get_algorithm
+from gnivo_cli.atomic import write_json_atomic, write_text_atomic
 from gnivo_cli.errors import TrainingInterrupted
 from gnivo_cli.recipe import Recipe
 
@@ -159,7 +160,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     if trainer.accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         apply_plan(plan, output_dir)
-        rundir.write_text_atomic(output_dir / rundir.RECIPE_FILE, recipe.to_yaml())
+        write_text_atomic(output_dir / rundir.RECIPE_FILE, recipe.to_yaml())
         if plan.resumed:
             record_resume(plan, output_dir)
     trainer.accelerator.wait_for_everyone()
@@ -268,4 +269,4 @@ def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
     }
     if result.final_boxed_correct_share is not None:
         summary["final_boxed_correct_share"] = result.final_boxed_correct_share
-    rundir.write_json_atomic(result.output_dir / rundir.SUMMARY_FILE, summary)
+    write_json_atomic(result.output_dir / rundir.SUMMARY_FILE, summary)

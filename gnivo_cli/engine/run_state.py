@@ -19,6 +19,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from gnivo_cli import rundir
+from gnivo_cli.atomic import write_json_atomic
 
 
 def _generators(trainer: Any) -> dict[str, Any]:
@@ -48,7 +49,7 @@ class CheckpointState(TrainerCallback):
         generator_states = {name: g.get_state() for name, g in _generators(self.trainer).items()}
         torch.save(generator_states, folder / rundir.CHECKPOINT_RNG_FILE)
         counters = capture_counters(self.trainer, state.global_step)
-        rundir.write_json_atomic(folder / rundir.CHECKPOINT_STATE_FILE, counters)  # last: marks it complete
+        write_json_atomic(folder / rundir.CHECKPOINT_STATE_FILE, counters)  # last: marks it complete
 
 
 def capture_counters(trainer: Any, step: int) -> dict[str, Any]:

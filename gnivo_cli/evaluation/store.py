@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli.atomic import write_json_atomic
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 
@@ -79,7 +80,7 @@ class RunStore:
                     f"{self.directory} holds samples of other settings ({_differences(recorded, fingerprint)}); "
                     f"use another --output-dir, or delete {self.samples_path} to start over"
                 )
-        _write_json_atomic(self.run_path, {"fingerprint": fingerprint})
+        write_json_atomic(self.run_path, {"fingerprint": fingerprint})
         return rows
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -121,7 +122,7 @@ class RunStore:
         return json.loads(self.results_path.read_text(encoding="utf-8"))
 
     def write_results(self, results: dict[str, Any]) -> None:
-        _write_json_atomic(self.results_path, results)
+        write_json_atomic(self.results_path, results)
 
     def _recorded_fingerprint(self) -> dict[str, Any] | None:
         if not self.run_path.is_file():
@@ -179,9 +180,3 @@ def _differences(recorded: dict[str, Any] | None, current: dict[str, Any]) -> st
 def _short(value: Any, width: int = 40) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _write_json_atomic(path: Path, data: Any) -> None:
-    staging = path.with_name(path.name + ".tmp")
-    staging.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(staging, path)
