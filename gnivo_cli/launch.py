@@ -41,9 +41,17 @@ def in_launched_worker() -> bool:
     return any(name in os.environ for name in _WORKER_VARIABLES)
 
 
+def process_place() -> tuple[int, int, int]:
+    """(rank, world size, local rank) in a torchrun/accelerate launch; (0, 1, 0) when not launched."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
 def is_main_process() -> bool:
     """Process 0 of a launch, or the only process: the one that reports to the user."""
-    return int(os.environ.get("RANK", "0")) == 0
+    return process_place()[0] == 0
 
 
 def accelerate_command(

@@ -9,10 +9,11 @@ which process 0 merges when all are done, or when a rerun finds one left by a ki
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
+
+from gnivo_cli.launch import process_place
 
 T = TypeVar("T")
 
@@ -26,10 +27,7 @@ class Shard:
     @classmethod
     def from_environment(cls) -> Shard:
         """The process's place in a torchrun/accelerate launch (one process when not launched)."""
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        if world <= 1:
-            return cls()
-        return cls(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+        return cls(*process_place())
 
     @property
     def is_main(self) -> bool:
