@@ -32,6 +32,13 @@ class RolloutAccountingMixin:
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         started = time.perf_counter()
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        if self.accelerator.num_processes > 1:  # counters and the boxed share count the whole batch
+            from accelerate.utils import gather_object
+
+            from gnivo_cli.engine.reward_funcs import TrlRewardFunction, share_counts
+
+            functions = [f for f in self.reward_funcs if isinstance(f, TrlRewardFunction)]
+            share_counts(functions, gather_object, self.accelerator.process_index)
         self.timings["scoring"] += time.perf_counter() - started
         return rewards_per_func
 

@@ -38,7 +38,7 @@ class StepCounters:
 
     `take` returns ``{"<reward>/<counter>": count this step}``, plus the step's
     `BOXED_CORRECT_SHARE` (boxed_correct over the completions those rewards scored) when a reward reports
-    `boxed_correct`. Counters are this process's own, like summary.json's `reward_counters`.
+    `boxed_correct`. Under several processes the counters are the whole batch's (`share_counts`).
     """
 
     def __init__(self, reward_functions: list[Any]):

@@ -48,7 +48,8 @@ class TrlRewardFunction:
 
     It keeps time spent, the completions it scored (`samples_scored`) and the plugin's own counters
     (timeouts, unparsable answers), all cumulative, for the metrics; with ``on_error="skip"`` also the
-    count of samples whose scoring raised (`errors_skipped`).
+    count of samples whose scoring raised (`errors_skipped`). Under several processes each scores its
+    share of a batch; `share_counts` then adds the others' counts, so every process holds the run's.
     """
 
     def __init__(self, reward: Reward, *, on_error: OnError = "raise", guard: AllNoneGuard | None = None):
@@ -59,6 +60,17 @@ class TrlRewardFunction:
         self.seconds = 0.0
         self.samples_scored = 0
         self.counters: dict[str, float] = defaultdict(float)
+        self._unshared: tuple[int, dict[str, float]] = (0, {})  # this process's counts since the last share
+
+    def take_unshared(self) -> tuple[int, dict[str, float]]:
+        """(samples, counters) this process counted since the last call, for `share_counts`."""
+        unshared, self._unshared = self._unshared, (0, {})
+        return unshared
+
+    def add_counts(self, samples: int, counters: dict[str, float]) -> None:
+        self.samples_scored += samples
+        for key, value in counters.items():
+            self.counters[key] += value
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
         started = time.perf_counter()
@@ -76,15 +88,37 @@ class TrlRewardFunction:
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
-        self.samples_scored += len(scores)
+        counts = dict(self.reward.metrics())
         if skipped:
-            self.counters["errors_skipped"] += skipped
-        for key, value in self.reward.metrics().items():
-            self.counters[key] += value
+            counts["errors_skipped"] = float(skipped)
+        self.add_counts(len(scores), counts)
+        samples, unshared = self._unshared
+        self._unshared = (samples + len(scores), _summed([unshared, counts]))
         self.seconds += time.perf_counter() - started
         if self.guard is not None:
             self.guard.record(id(self), scores, step)
         return scores
+
+
+def share_counts(functions: Sequence[TrlRewardFunction], gather_object: Any, rank: int) -> None:
+    """Add to each function the counts the other processes made since the last share.
+
+    A collective: every process calls it at the same point of each batch. `gather_object` is
+    accelerate's (a list in, every process's lists joined in rank order out).
+    """
+    mine = [function.take_unshared() for function in functions]
+    everyone = gather_object([mine])
+    for index, function in enumerate(functions):
+        others = [counts[index] for process, counts in enumerate(everyone) if process != rank]
+        function.add_counts(sum(samples for samples, _ in others), _summed([counters for _, counters in others]))
+
+
+def _summed(counters: Sequence[dict[str, float]]) -> dict[str, float]:
+    total: dict[str, float] = defaultdict(float)
+    for one in counters:
+        for key, value in one.items():
+            total[key] += value
+    return dict(total)
 
 
 def _sample(prompts: list[Any], index: int | None) -> str:

@@ -49,6 +49,7 @@ def test_two_processes_train_whole_groups_to_identical_weights_and_resume(tmp_pa
     assert [row["step"] for row in rundir.read_metrics(run)] == [1, 2]  # one writer
     assert rundir.read_metrics(run)[-1]["num_samples"] == 2 * 2 * 4  # steps x processes x per-process batch
     assert json.loads((run / rundir.SUMMARY_FILE).read_text())["samples_generated"] == 16
+    assert [r["samples_scored"] for r in first] == [[16], [16]]  # each rank holds the whole run's counts
 
     resumed = _launch(recipe, tmp_path / "second", "--resume", "training.max_steps=3", "training.learning_rate=0.05")
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gnivo_cli.engine.reward_funcs import AllNoneGuard, TrlRewardFunction
+from gnivo_cli.engine.reward_funcs import AllNoneGuard, TrlRewardFunction, share_counts
 from gnivo_cli.errors import GnivoError
 from rewards.base import Reward, RewardParams, check_scores
 
@@ -110,3 +110,33 @@ def test_check_scores_accepts_numbers_of_any_kind_and_none():
 
     assert check_scores("r", [1, np.float32(0.5), None], 3) == [1.0, 0.5, None]
     assert check_scores("r", np.array([0.25, 1.0]), 2) == [0.25, 1.0]
+
+
+class Counting(Scripted):
+    """Counts the completions that say "4", like the math reward's verdict counters."""
+
+    def __call__(self, prompts, completions, **columns):
+        self.fours = sum(c[-1]["content"] == "4" for c in completions)
+        return super().__call__(prompts, completions, **columns)
+
+    def metrics(self):
+        return {"fours": float(self.fours)}
+
+
+def test_shared_counts_make_every_process_hold_the_whole_batch():
+    ranks = [TrlRewardFunction(Counting()) for _ in range(2)]
+    call(ranks[0])  # rank 0 scored one "4" and one "boom"
+    call(ranks[1])
+    call(ranks[1])  # rank 1 scored two batches before the share
+    exchanged = [function.take_unshared() for function in ranks]
+
+    def gather(mine):  # what accelerate's gather_object returns to each process: every rank's list, in order
+        return [[exchanged[0]], [exchanged[1]]]
+
+    for rank, function in enumerate(ranks):
+        function._unshared = exchanged[rank]
+        share_counts([function], gather, rank)
+    assert [f.samples_scored for f in ranks] == [6, 6]
+    assert [dict(f.counters) for f in ranks] == [{"fours": 3.0}, {"fours": 3.0}]
+    share_counts([ranks[0]], lambda mine: [mine, [(0, {})]], 0)  # nothing new: nothing added
+    assert ranks[0].samples_scored == 6 and ranks[0].counters["fours"] == 3.0

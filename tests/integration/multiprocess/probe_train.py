@@ -55,6 +55,7 @@ def main() -> None:
         captured["digest"] = weights_digest(self.model)
         captured["rank"] = self.accelerator.process_index
         captured["world"] = self.accelerator.num_processes
+        captured["samples_scored"] = [function.samples_scored for function in self.gnivo_reward_functions]
         return output
 
     GNIVOTrainer.train = train_and_capture
