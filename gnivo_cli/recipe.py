@@ -200,6 +200,13 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
             "training.warmup_steps",
             "has no effect with lr_scheduler 'constant'; use 'constant_with_warmup' (or linear/cosine)",
         )
+    url = recipe.generation.vllm_server_url
+    if url is not None:
+        check(
+            url.startswith(("http://", "https://")) and len(url) > len("https://"),
+            "generation.vllm_server_url",
+            f"must be an http(s) URL, such as http://10.0.0.2:8000; got {url!r}",
+        )
     if isinstance(recipe.lora.target_modules, list):
         check(
             all(isinstance(name, str) and name.strip() for name in recipe.lora.target_modules),

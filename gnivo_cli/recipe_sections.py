@@ -70,6 +70,11 @@ class GenerationSection:
     top_k: int = field(default=0, metadata=bounds(ge=0))  # 0 keeps every token
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
+    # server mode: the URL `trl vllm-serve` listens on (unset: trl's default, port 8000 on this machine)
+    vllm_server_url: str | None = None
+    vllm_server_timeout: float = field(default=240.0, metadata=bounds(gt=0))  # seconds to wait for the server
+    # colocate mode: the share of each GPU's memory vLLM takes for its weights and KV cache
+    vllm_gpu_memory_utilization: float = field(default=0.3, metadata=bounds(gt=0, le=1))
 
 
 @dataclass(frozen=True)

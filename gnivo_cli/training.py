@@ -66,6 +66,9 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         top_k=gen.top_k,
         use_vllm=gen.use_vllm,
         vllm_mode=gen.vllm_mode,
+        vllm_server_base_url=gen.vllm_server_url,
+        vllm_server_timeout=gen.vllm_server_timeout,
+        vllm_gpu_memory_utilization=gen.vllm_gpu_memory_utilization,
     )
     spec = get_algorithm(algo.name)
     shared = {key: getattr(algo, key) for key in SHARED_KEYS}

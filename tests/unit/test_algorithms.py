@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,30 @@ def test_help_and_readme_list_the_table():
     for name in ALGORITHMS:
         assert name in help_text
         assert f"`{name}`" in readme
+
+
+def test_vllm_generation_keys_reach_the_trl_config(tmp_path):
+    recipe = recipe_for("gnivo").with_overrides(
+        [
+            "generation.vllm_mode=server",
+            "generation.vllm_server_url=http://10.0.0.2:8000",
+            "generation.vllm_server_timeout=60",
+            "generation.vllm_gpu_memory_utilization=0.5",
+        ]
+    )
+    config = trainer_config(recipe, tmp_path, [1.0])
+    assert (config.vllm_mode, config.vllm_server_base_url) == ("server", "http://10.0.0.2:8000")
+    assert (config.vllm_server_timeout, config.vllm_gpu_memory_utilization) == (60.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("generation.vllm_server_url=10.0.0.2:8000", "vllm_server_url: must be an http(s) URL, such as"),
+        ("generation.vllm_gpu_memory_utilization=1.5", "generation.vllm_gpu_memory_utilization"),
+        ("generation.vllm_server_timeout=0", "generation.vllm_server_timeout"),
+    ],
+)
+def test_bad_vllm_generation_keys_are_refused(override, message):
+    with pytest.raises(RecipeError, match=re.escape(message)):
+        recipe_for("gnivo").with_overrides([override])
