@@ -12,51 +12,20 @@ from pathlib import Path
 
 from gnivo_cli.steps_task import SEPARATOR, WORDS, completion_text, prompt_text
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-SPECIAL_TOKENS = ["<pad>", "<|im_start|>", "<|im_end|>"]
-
 
 def build_tokenizer():
     """Bytes only (256 tokens + 3 special ones): no merges, so each text has exactly one tokenization."""
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
+    from gnivo_cli.tiny_models import SPECIAL_TOKENS, tiny_tokenizer
 
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        ["".join(WORDS) + SEPARATOR],
-        vocab_size=256 + len(SPECIAL_TOKENS),
-        min_frequency=1,
-        special_tokens=SPECIAL_TOKENS,
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe._tokenizer, pad_token="<pad>", eos_token="<|im_end|>", bos_token="<|im_start|>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
+    return tiny_tokenizer(["".join(WORDS) + SEPARATOR], vocab_size=256 + len(SPECIAL_TOKENS))
 
 
 def build_model(tokenizer, seed: int):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """About 230k parameters: 4 layers, hidden size 64."""
+    from gnivo_cli.tiny_models import tiny_causal_lm
 
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=192,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=True,
-    )
-    return LlamaForCausalLM(config)
+    sizes = dict(hidden_size=64, intermediate_size=192, num_hidden_layers=4, num_key_value_heads=4)
+    return tiny_causal_lm(tokenizer, seed, **sizes, max_position_embeddings=128)
 
 
 def prompt_ids(tokenizer, key: str) -> list[int]:

@@ -166,40 +166,9 @@ def run_case(workspace: Workspace, case: Case) -> Outcome:
 
 def build_tiny_model(target: Path) -> None:
     """A 2-layer Llama (hidden size 32) with a byte-level BPE tokenizer and a ChatML template."""
-    import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-    from transformers.utils import logging as transformers_logging
+    from gnivo_cli.tiny_models import save_tiny_model
 
-    corpus = ["What is 17 + 25? The answer is \\boxed{42}.", "0 1 2 3 4 5 6 7 8 9 + - * = abcdefghijklmnopqrstuvwxyz"]
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        corpus * 4, vocab_size=300, show_progress=False, special_tokens=["<pad>", "<|im_start|>", "<|im_end|>"]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe._tokenizer, pad_token="<pad>", eos_token="<|im_end|>", bos_token="<|im_start|>"
-    )
-    tokenizer.chat_template = (
-        "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-        "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-    )
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=True,
-    )
-    transformers_logging.disable_progress_bar()
-    LlamaForCausalLM(config).save_pretrained(target)
-    tokenizer.save_pretrained(target)
+    save_tiny_model(target)
 
 
 def main() -> None:

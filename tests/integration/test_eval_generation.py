@@ -16,14 +16,14 @@ from gnivo_cli.evaluation.generation import Generator, SampleRequest, SamplingSe
 from gnivo_cli.evaluation.hf_backend import HFGenerator, SeededSampler
 from gnivo_cli.evaluation.prompts import PromptTemplate
 from gnivo_cli.evaluation.vllm_backend import VLLMGenerator, require_vllm
-from tests.conftest import build_tiny_causal_lm
+from gnivo_cli.tiny_models import tiny_causal_lm
 
 PROBLEMS = ["What is 17 + 25?", "Let x = 3. What is 2x + 1?", "What is \\frac{1}{2} + 1?"]
 
 
 @pytest.fixture(scope="module")
 def tiny_lm(tiny_tokenizer):
-    return build_tiny_causal_lm(tiny_tokenizer).eval()
+    return tiny_causal_lm(tiny_tokenizer).eval()
 
 
 def _requests(tokenizer, samples: int = 3) -> list[SampleRequest]:

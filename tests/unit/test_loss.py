@@ -103,9 +103,9 @@ def test_gradient_at_old_policy_is_reinforce_with_advantage_w_minus_uniform():
 
 
 def test_gradient_at_old_policy_through_a_real_model(tiny_tokenizer):
-    from tests.conftest import build_tiny_causal_lm
+    from gnivo_cli.tiny_models import tiny_causal_lm
 
-    model = build_tiny_causal_lm(tiny_tokenizer, seed=3)
+    model = tiny_causal_lm(tiny_tokenizer, seed=3)
     torch.manual_seed(3)
     ids = torch.randint(5, len(tiny_tokenizer), (4, 7))
     mask = torch.ones(4, 6)

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.tiny_models import tiny_llama_config, tiny_tokenizer
 from rewards.registry import load_reward, reward_param_problems
-from tests.conftest import build_tiny_tokenizer, tiny_llama_config
 
 PROMPTS = ["What is 2 + 2?", "Name a colour.", "Say hi.", "Count to three, please, slowly and clearly."]
 COMPLETIONS = ["4", "Blue, the colour of the sky.", "hi", "one two three"]
@@ -18,7 +18,7 @@ def _save_tiny_classifier(path, *, chat_template: bool, num_labels: int = 1):
     import torch
     from transformers import LlamaForSequenceClassification
 
-    tokenizer = build_tiny_tokenizer()
+    tokenizer = tiny_tokenizer()
     if not chat_template:
         tokenizer.chat_template = None
     torch.manual_seed(0)
