@@ -12,7 +12,7 @@ from gnivo_cli import rundir
 from gnivo_cli.algorithms import ALGORITHMS, SHARED_KEYS, unknown_algorithm
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import Recipe, recipe_from_dict
+from gnivo_cli.recipe import Recipe, recipe_from_dict, recorded_recipe
 
 
 def parse_algorithms(text: str) -> list[str]:
@@ -105,11 +105,10 @@ def plan_runs(base: Recipe, algorithms: Sequence[str], seeds: Sequence[int], out
 def _check_same_recipe(path: Path, recipe: Recipe) -> None:
     if not (path / rundir.RECIPE_FILE).is_file():
         return
-    stored = rundir.read_recipe(path) or {}
+    stored = recorded_recipe(path) or {}
     expected = recipe.to_dict()
     for section in (stored, expected):
         section.get("training", {}).pop("output_dir", None)  # the dir may have moved
-    # A key one side lacks counts as None: a run dir from before a key with a None default still matches.
     differences = [
         f"{key}: {old!r} -> {new!r}" for key, (old, new) in leaf_changes(stored, expected).items() if old != new
     ]

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from gnivo_cli import rundir
 from gnivo_cli.algorithms import ALGORITHMS, OWNED_KEYS, unknown_algorithm
 from gnivo_cli.errors import RecipeError
 from gnivo_cli.recipe_overrides import apply_overrides, override_keys
@@ -263,6 +264,19 @@ def _unknown(key: Any, known: list[str]) -> str:
     match = closest(str(key), known)
     hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(known)})"
     return f"unknown key{hint}"
+
+
+def recorded_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
+    """A run's recipe.yaml as this version reads it: keys added to the schema since the run was recorded
+    take their defaults, so an unchanged experiment still matches. The raw data where it no longer loads;
+    None where the run has no recipe."""
+    stored = rundir.read_recipe(run_dir, why=why)
+    if stored is None:
+        return None
+    try:
+        return recipe_from_dict(stored).to_dict()
+    except RecipeError:
+        return stored
 
 
 def recipe_error_at(recipe: Recipe, path: str, message: str) -> RecipeError:

@@ -18,6 +18,7 @@ from gnivo_cli.atomic import write_text_atomic
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.paths import check_output_dir
+from gnivo_cli.recipe import recorded_recipe
 
 #: Recipe keys a resume may change; everything else defines the experiment.
 SAFE_ON_RESUME = ("training.max_steps", "training.save_steps", "training.log_completions", "training.output_dir")
@@ -45,7 +46,7 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool) -> StartPlan:
         return _plan_fresh(output_dir)
     if not output_dir.is_dir():
         raise GnivoError(f"--resume: {output_dir} does not exist; drop --resume to start a new run")
-    stored = rundir.read_recipe(output_dir, why="cannot check the resumed recipe against it")
+    stored = recorded_recipe(output_dir, why="cannot check the resumed recipe against it")
     if stored is None:
         raise GnivoError(f"--resume: {output_dir} holds no gnivo run (no {rundir.RECIPE_FILE}); drop --resume")
     plan = StartPlan(resumed=True, changes=leaf_changes(stored, recipe.to_dict()))

@@ -7,6 +7,7 @@ import json
 import math
 
 import pytest
+import yaml
 
 from gnivo_cli import compare as lib
 from gnivo_cli.curves import compare_runs, curve, final_reward, reward_auc, smooth
@@ -151,6 +152,20 @@ def test_a_rerun_with_a_changed_recipe_is_refused_before_training(base, tmp_path
     with pytest.raises(GnivoError, match=r"different recipe \(training.learning_rate: 1e-05 -> 0.5\)"):
         lib.run_compare(changed, ["gnivo"], [0], out, launcher=launcher)
     assert launcher.calls == []
+
+
+def test_a_run_recorded_before_a_recipe_key_existed_still_matches(base, tmp_path):
+    out = tmp_path / "cmp"
+    lib.run_compare(base, ["gnivo"], [0], out, launcher=FakeLauncher())
+    recorded = out / "gnivo" / "seed-0" / "recipe.yaml"
+    old = yaml.safe_load(recorded.read_text())
+    del old["generation"]["vllm_server_timeout"]  # as a version without that key wrote it
+    recorded.write_text(yaml.safe_dump(old))
+    assert lib.plan_runs(base, ["gnivo"], [0], out)[0].state == "finished"
+    old["generation"]["vllm_server_timeout"] = 5.0  # a value other than the default is a different experiment
+    recorded.write_text(yaml.safe_dump(old))
+    with pytest.raises(GnivoError, match=r"generation.vllm_server_timeout: 5.0 -> 240.0"):
+        lib.plan_runs(base, ["gnivo"], [0], out)
 
 
 def test_in_process_launcher_calls_train_with_the_run_recipe(base, tmp_path, monkeypatch):
