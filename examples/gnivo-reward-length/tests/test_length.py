@@ -70,3 +70,26 @@ def test_the_terse_benchmark_is_registered_and_reads_its_rows():
     problems = load_problems(benchmark)
     assert [p.gold for p in problems] == [1, 1, 2, 3]
     assert problems[0].fields == {"id": "colour", "question": "Name a colour in one word.", "words": 1}
+
+
+@pytest.mark.slow
+def test_trains_a_few_steps_with_the_reward(tmp_path):
+    # A tiny model built locally: the plugin in a real training loop, with no download.
+    from gnivo_cli.recipe import recipe_from_dict
+    from gnivo_cli.tiny_models import save_tiny_model
+    from gnivo_cli.training import train
+
+    model = save_tiny_model(tmp_path / "tiny")
+    recipe = recipe_from_dict(
+        {
+            "model": {"name": str(model)},
+            "data": {"source": "synthetic:arithmetic", "synthetic": {"count": 8}},
+            "rewards": [{"name": "length", "params": {"target": 3, "unit": "characters"}}],
+            "algorithm": {"name": "gnivo", "num_generations": 2},
+            "generation": {"max_new_tokens": 6},
+            "training": {"max_steps": 2, "per_device_batch_size": 4, "output_dir": str(tmp_path / "run")},
+        }
+    )
+    result = train(recipe)
+    assert result.steps == 2 and result.final_reward is not None
+    assert 0.0 <= result.final_reward <= 1.0
