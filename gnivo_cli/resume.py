@@ -81,6 +81,12 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool) -> StartPlan:
         plan.notes.append(f"{output_dir} has no complete checkpoint yet: training starts again from step 0")
     else:
         plan.notes.append(f"resuming from {plan.checkpoint.name}")
+        passes = recipe.algorithm.num_iterations
+        if plan.start_step % passes:  # the final checkpoint of a run whose max_steps was not a multiple
+            plan.notes.append(
+                f"step {plan.start_step} falls inside the {passes} passes over one generated batch "
+                "(algorithm.num_iterations), and the batch is not saved: training goes on with a new batch"
+            )
     return plan
 
 

@@ -48,7 +48,8 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         seed=train.seed,
         data_seed=train.seed,
         save_strategy="steps",
-        save_steps=train.save_steps,
+        # Checkpoints fall between generated batches, where a resume repeats the run exactly.
+        save_steps=-(-train.save_steps // algo.num_iterations) * algo.num_iterations,
         logging_steps=1,
         lr_scheduler_type=train.lr_scheduler,
         warmup_steps=train.warmup_steps,

@@ -82,17 +82,28 @@ def restore_checkpoint_state(trainer: Any, checkpoint: Path) -> None:
                 generator.set_state(states[name])
 
 
+def steps_per_batch(args: Any) -> int:
+    """Optimizer steps trained on one generated batch: `num_iterations` passes (trl generates once per
+    `steps_per_generation` micro-batches and reuses the batch `num_iterations` times)."""
+    if args is None:
+        return 1
+    per_generation = getattr(args, "steps_per_generation", None) or args.gradient_accumulation_steps
+    return max(1, per_generation * getattr(args, "num_iterations", 1) // args.gradient_accumulation_steps)
+
+
 class GracefulStop(TrainerCallback):
     """After a stop request, the step in progress ends, a checkpoint is saved, and training stops.
 
-    With several processes the request is shared at each step end, so all of them stop after the same
-    step, whichever process the signal reached first.
+    With `num_iterations` > 1 it stops after the last pass over the generated batch, where a checkpoint
+    resumes exactly (the batch itself is not saved). With several processes the request is shared at each
+    step end, so all of them stop after the same step, whichever process the signal reached first.
     """
 
     def __init__(self, trainer: Any = None) -> None:
         self.trainer = trainer
         self.signal: int | None = None
         self.stopped_at: int | None = None
+        self.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
 
     @property
     def requested(self) -> bool:
@@ -108,7 +119,7 @@ class GracefulStop(TrainerCallback):
         return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self._anyone_requested():
+        if self._anyone_requested() and state.global_step % self.steps_per_batch == 0:
             if self.signal is None:
                 self.signal = signal.SIGTERM  # another process was asked to stop
             control.should_save = True
@@ -141,7 +152,8 @@ def stop_on_signals(stop: GracefulStop, announce: Callable[[str], None]) -> Iter
         if is_main_process():
             name = signal.Signals(signum).name
             again = "" if launched else " (press Ctrl-C again to stop at once)"
-            announce(f"{name}: finishing this step and saving a checkpoint{again}")
+            what = "this step" if stop.steps_per_batch == 1 else "the passes over this generated batch"
+            announce(f"{name}: finishing {what} and saving a checkpoint{again}")
 
     previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
