@@ -39,7 +39,7 @@ ROWS = [
 
 def test_scores_a_file_with_the_math_reward(tmp_path):
     source = write_jsonl(tmp_path / "completions.jsonl", ROWS)
-    result = gnivo("score", source.name, "--reward", "math", "-p", "timeout=0.5", "--batch-size", "4", cwd=tmp_path)
+    result = gnivo("score", source.name, "--reward", "math", "-p", "timeout=2", "--batch-size", "4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     scored = read_jsonl(tmp_path / "completions.scored.jsonl")
     assert [row["reward"] for row in scored] == [1.0, 1.0, 0.0, 0.0, 0.0, None]

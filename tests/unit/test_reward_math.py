@@ -123,11 +123,15 @@ def test_valid_params_have_no_problems():
     assert reward_param_problems("math", {"fallbacks": [], "workers": -1, "timeout": 0.5, "correct": 1}) == []
 
 
+#: Long enough for any real check on a loaded machine; the tower of powers still runs into it.
+LEGIT_CHECK_TIMEOUT = 2.0
+
+
 # -- never hangs, never crashes ---------------------------------------------------------------------------
 
 
 def test_metrics_count_since_last_call():
-    with MathReward.from_config({"timeout": 0.5, "fallbacks": ["last_number"]}, name="math") as reward:
+    with MathReward.from_config({"timeout": LEGIT_CHECK_TIMEOUT, "fallbacks": ["last_number"]}, name="math") as reward:
         reward.metrics()
         reward(["p"] * 4, [TOWER, "no answer", "it is 3", "\\boxed{2}"], answer=["1", "1", "3", "2"])
         metrics = reward.metrics()
@@ -178,7 +182,7 @@ JUNK = [
 
 
 def test_junk_gets_a_reward_value_not_a_crash():
-    with MathReward.from_config({"timeout": 0.5}, name="math") as reward:
+    with MathReward.from_config({"timeout": LEGIT_CHECK_TIMEOUT}, name="math") as reward:
         scores = reward(["p"] * len(JUNK), JUNK, answer=["1"] * len(JUNK))
     assert len(scores) == len(JUNK)
     assert all(score in (0.0, 1.0) for score in scores)
@@ -194,7 +198,7 @@ def test_time_limit_works_outside_the_main_thread():
     results = {}
 
     def score():
-        with MathReward.from_config({"timeout": 0.5}, name="math") as reward:
+        with MathReward.from_config({"timeout": LEGIT_CHECK_TIMEOUT}, name="math") as reward:
             results["scores"] = reward(["p", "p"], [TOWER, "\\boxed{\\frac12}"], answer=["1", "0.5"])
             results["metrics"] = reward.metrics()
 
@@ -209,7 +213,7 @@ def test_time_limit_works_outside_the_main_thread():
 def test_parallel_scoring_matches_in_process():
     completions = [f"\\boxed{{{i}/2}}" for i in range(12)] + [TOWER, "\\boxed{\\sqrt{4}}"]
     golds = [str(i / 2) for i in range(12)] + ["1", "2"]
-    with MathReward.from_config({"workers": 2, "timeout": 0.5}, name="math") as parallel:
+    with MathReward.from_config({"workers": 2, "timeout": LEGIT_CHECK_TIMEOUT}, name="math") as parallel:
         verdicts = parallel.judge(completions, golds)
         assert parallel.metrics()["timeouts"] == 1
     expected = [True] * 12 + [False, True]
