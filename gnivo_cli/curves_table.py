@@ -13,6 +13,7 @@ TABLE_HEADERS = (
     "final reward",
     "reward AUC",
     "steps to threshold",
+    "samples to threshold",
     "samples / run",
     "median step time",
     "peak memory",
@@ -30,6 +31,7 @@ def table_rows(comparison: Comparison) -> list[tuple[str, ...]]:
                 _pm(s.final_reward, s.final_reward_std),
                 _pm(s.reward_auc, s.reward_auc_std),
                 _steps_to(s, comparison.threshold),
+                _samples_to(s, comparison.threshold),
                 "-" if s.samples is None else f"{s.samples:,.0f}",
                 "-" if s.median_step_time is None else f"{s.median_step_time:.2f} s",
                 "-" if s.peak_memory_mb is None else f"{s.peak_memory_mb:,.0f} MB",
@@ -47,7 +49,8 @@ def definitions(comparison: Comparison) -> list[str]:
         "reward AUC: area under the reward-vs-step curve divided by the steps it spans (the mean reward over "
         "training); mean ± std over seeds.",
         f"steps to threshold: first optimizer step where the mean-over-seeds reward ({smoothing}) reaches "
-        f"{threshold} (threshold: {comparison.threshold_rule}).",
+        f"{threshold} (threshold: {comparison.threshold_rule}); samples to threshold: the completions generated "
+        "by then, the fair measure when algorithms take different numbers of optimizer steps per batch.",
         "samples / run: completions generated per run; median step time over all steps of all seeds; "
         "peak memory: the largest over seeds (GPU memory allocated on CUDA, else the process's resident set).",
     ]
@@ -74,6 +77,12 @@ def _steps_to(stats: AlgorithmStats, threshold: float | None) -> str:
     if threshold is None:
         return "-"
     return "not reached" if stats.steps_to_threshold is None else f"{stats.steps_to_threshold:g}"
+
+
+def _samples_to(stats: AlgorithmStats, threshold: float | None) -> str:
+    if threshold is None:
+        return "-"
+    return "not reached" if stats.samples_to_threshold is None else f"{stats.samples_to_threshold:,.0f}"
 
 
 def _pm(mean: float | None, std: float | None) -> str:

@@ -12,7 +12,7 @@ import yaml
 from gnivo_cli import compare as lib
 from gnivo_cli.curves import compare_runs, curve, final_reward, reward_auc, smooth
 from gnivo_cli.curves_plot import plot_comparison
-from gnivo_cli.curves_table import summary_markdown
+from gnivo_cli.curves_table import TABLE_HEADERS, summary_markdown, table_rows
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe import load_recipe, recipe_from_dict
 from gnivo_cli.runs import find_runs, load_run
@@ -217,6 +217,8 @@ def test_seeds_give_mean_and_std_and_the_threshold_defaults_to_midway(tmp_path):
     assert gnivo.steps_to_threshold == 2  # mean curve 0.1, 0.5, ... reaches ~0.48 at step 2
     assert grpo.steps_to_threshold is None
     assert gnivo.samples_to_threshold == 8
+    columns = dict(zip(TABLE_HEADERS, zip(*table_rows(comparison), strict=True), strict=True))
+    assert columns["samples to threshold"] == ("8", "not reached")
     assert gnivo.peak_memory_mb == 150 and grpo.peak_memory_mb == 90
     assert gnivo.median_step_time == pytest.approx((1.3 + 3.0) / 2)  # over 1.0..1.3 and 3.0..3.9
     given = compare_runs(find_runs([tmp_path]), threshold=0.25, window=1)
