@@ -35,9 +35,9 @@ class RolloutAccountingMixin:
         if self.accelerator.num_processes > 1:  # counters and the boxed share count the whole batch
             from accelerate.utils import gather_object
 
-            from gnivo_cli.engine.reward_funcs import TrlRewardFunction, share_counts
+            from gnivo_cli.engine.reward_funcs import share_counts
 
-            functions = [f for f in self.reward_funcs if isinstance(f, TrlRewardFunction)]
+            functions = getattr(self, "gnivo_reward_functions", [])  # as the checkpoint and summary read them
             share_counts(functions, gather_object, self.accelerator.process_index)
         self.timings["scoring"] += time.perf_counter() - started
         return rewards_per_func

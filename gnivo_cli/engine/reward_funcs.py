@@ -60,17 +60,17 @@ class TrlRewardFunction:
         self.seconds = 0.0
         self.samples_scored = 0
         self.counters: dict[str, float] = defaultdict(float)
-        self._unshared: tuple[int, dict[str, float]] = (0, {})  # this process's counts since the last share
+        # This process's counts since the last `share_counts`: (samples, counters).
+        self._unshared: tuple[int, dict[str, float]] = (0, defaultdict(float))
 
     def take_unshared(self) -> tuple[int, dict[str, float]]:
         """(samples, counters) this process counted since the last call, for `share_counts`."""
-        unshared, self._unshared = self._unshared, (0, {})
-        return unshared
+        (samples, counters), self._unshared = self._unshared, (0, defaultdict(float))
+        return samples, dict(counters)
 
     def add_counts(self, samples: int, counters: dict[str, float]) -> None:
         self.samples_scored += samples
-        for key, value in counters.items():
-            self.counters[key] += value
+        _add(self.counters, counters)
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
         started = time.perf_counter()
@@ -93,7 +93,8 @@ class TrlRewardFunction:
             counts["errors_skipped"] = float(skipped)
         self.add_counts(len(scores), counts)
         samples, unshared = self._unshared
-        self._unshared = (samples + len(scores), _summed([unshared, counts]))
+        _add(unshared, counts)
+        self._unshared = (samples + len(scores), unshared)
         self.seconds += time.perf_counter() - started
         if self.guard is not None:
             self.guard.record(id(self), scores, step)
@@ -108,17 +109,15 @@ def share_counts(functions: Sequence[TrlRewardFunction], gather_object: Any, ran
     """
     mine = [function.take_unshared() for function in functions]
     everyone = gather_object([mine])
-    for index, function in enumerate(functions):
-        others = [counts[index] for process, counts in enumerate(everyone) if process != rank]
-        function.add_counts(sum(samples for samples, _ in others), _summed([counters for _, counters in others]))
+    for process, counts in enumerate(everyone):
+        if process != rank:
+            for function, (samples, counters) in zip(functions, counts, strict=True):
+                function.add_counts(samples, counters)
 
 
-def _summed(counters: Sequence[dict[str, float]]) -> dict[str, float]:
-    total: dict[str, float] = defaultdict(float)
-    for one in counters:
-        for key, value in one.items():
-            total[key] += value
-    return dict(total)
+def _add(total: dict[str, float], counts: dict[str, float]) -> None:
+    for key, value in counts.items():
+        total[key] += value
 
 
 def _sample(prompts: list[Any], index: int | None) -> str:
