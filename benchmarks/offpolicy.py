@@ -93,8 +93,8 @@ def _plot_by_algorithm(comparison, algorithms, iterations, output) -> None:
 
     from gnivo_cli.curves import curve
 
-    figure, axes = plt.subplots(1, len(algorithms), figsize=(5 * len(algorithms), 3.8), sharey=True)
-    for axis, name in zip(list(getattr(axes, "flat", [axes])), algorithms, strict=True):
+    figure, axes = plt.subplots(1, len(algorithms), figsize=(5 * len(algorithms), 3.8), sharey=True, squeeze=False)
+    for axis, name in zip(axes[0], algorithms, strict=True):
         for n, color in zip(iterations, ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"), strict=False):
             runs = comparison.groups.get(f"{name} x{n}", [])
             line = curve(runs, "reward", window=comparison.window, x="num_samples") if runs else None
@@ -107,8 +107,7 @@ def _plot_by_algorithm(comparison, algorithms, iterations, output) -> None:
         axis.set(title=name, xlabel="generated samples")
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right", fontsize=8)
-    axes_list = list(getattr(axes, "flat", [axes]))
-    axes_list[0].set_ylabel("reward (mean ± std over seeds)")
+    axes[0][0].set_ylabel("reward (mean ± std over seeds)")
     figure.tight_layout()
     figure.savefig(output, dpi=110)
     plt.close(figure)
