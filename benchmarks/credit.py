@@ -37,7 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # `benchmarks.credit_*` when run as a script
 
 from benchmarks.credit_report import aggregate, plot, print_report  # noqa: E402
-from gnivo_cli.steps_task import WORDS, StepsTask  # noqa: E402
+from gnivo_cli.data.synthetic_steps import WORDS, StepsTask  # noqa: E402
 
 #: label -> (algorithm, recipe overrides). GN-IVO with each prefix, unit and weights setting at least once.
 VARIANTS: dict[str, tuple[str, list[str]]] = {
@@ -74,9 +74,9 @@ def main() -> int:
     parser.add_argument("--build-model-only", action="store_true")
     args = parser.parse_args()
 
-    from gnivo_cli import compare
+    from gnivo_cli.compare.plan import parse_seeds, plan_runs
     from gnivo_cli.errors import GnivoError
-    from gnivo_cli.recipe import load_recipe
+    from gnivo_cli.recipe.loader import load_recipe
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     started = time.perf_counter()
@@ -93,10 +93,9 @@ def main() -> int:
     try:
         overrides = [*args.overrides, f"model.name={args.model_dir}"]
         bases = {name: load_recipe(args.recipe, [*overrides, *VARIANTS[name][1]]) for name in names}
-        seeds = compare.parse_seeds(args.seeds, bases[names[0]].training.seed)
+        seeds = parse_seeds(args.seeds, bases[names[0]].training.seed)
         plans = {
-            name: compare.plan_runs(base, [VARIANTS[name][0]], seeds, args.output_dir / name)
-            for name, base in bases.items()
+            name: plan_runs(base, [VARIANTS[name][0]], seeds, args.output_dir / name) for name, base in bases.items()
         }
     except GnivoError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gnivo_cli.steps_task import WORDS, all_completions, step_reward
+from gnivo_cli.data.synthetic_steps import WORDS, all_completions, step_reward
 
 
 @dataclass

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gnivo_cli.steps_task import SEPARATOR, WORDS, completion_text, prompt_text
+from gnivo_cli.data.synthetic_steps import SEPARATOR, WORDS, completion_text, prompt_text
 
 
 def build_tokenizer():
     """Bytes only (256 tokens + 3 special ones): no merges, so each text has exactly one tokenization."""
-    from gnivo_cli.tiny_models import SPECIAL_TOKENS, tiny_tokenizer
+    from gnivo_cli.models.tiny import SPECIAL_TOKENS, tiny_tokenizer
 
     return tiny_tokenizer(["".join(WORDS) + SEPARATOR], vocab_size=256 + len(SPECIAL_TOKENS))
 
 
 def build_model(tokenizer, seed: int):
     """About 230k parameters: 4 layers, hidden size 64."""
-    from gnivo_cli.tiny_models import tiny_causal_lm
+    from gnivo_cli.models.tiny import tiny_causal_lm
 
     sizes = dict(hidden_size=64, intermediate_size=192, num_hidden_layers=4, num_key_value_heads=4)
     return tiny_causal_lm(tokenizer, seed, **sizes, max_position_embeddings=128)

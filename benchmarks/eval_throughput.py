@@ -19,10 +19,11 @@ from pathlib import Path
 import torch
 
 from gnivo_cli.evaluation.benchmarks import load_problems
-from gnivo_cli.evaluation.generation import SampleRequest, SamplingSettings
+from gnivo_cli.evaluation.generation import SampleRequest
 from gnivo_cli.evaluation.hf_backend import DEFAULT_BATCH_SIZE, HFGenerator
 from gnivo_cli.evaluation.prompts import PromptTemplate
-from gnivo_cli.models import load_model_and_tokenizer
+from gnivo_cli.evaluation.settings import SamplingSettings
+from gnivo_cli.models.loading import load_model_and_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 

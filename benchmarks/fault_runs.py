@@ -17,7 +17,7 @@ from pathlib import Path
 
 from faults import Case, Outcome, Workspace
 
-from gnivo_cli import rundir
+from gnivo_cli.training import run_files
 
 
 def _start(workspace: Workspace, args: list[str]) -> subprocess.Popen:
@@ -64,10 +64,10 @@ def _train_args(workspace: Workspace, name: str, steps: int, save_steps: int) ->
 
 def _check_resumed_run(run: Path, steps: int, per_step: int) -> str | None:
     """Why the finished run is not the uninterrupted one's shape, or None."""
-    logged = [row["step"] for row in rundir.read_metrics(run)]
+    logged = [row["step"] for row in run_files.read_metrics(run)]
     if logged != list(range(1, steps + 1)):
         return f"metrics.jsonl steps {logged}, expected 1..{steps} once each"
-    summary = rundir.read_json(run / rundir.SUMMARY_FILE) or {}
+    summary = run_files.read_json(run / run_files.SUMMARY_FILE) or {}
     if summary.get("samples_generated") != steps * per_step:
         return f"summary samples_generated {summary.get('samples_generated')}, expected {steps * per_step}"
     return None
@@ -80,12 +80,12 @@ def train_signal(signum: int) -> Callable[[Workspace, Case], Outcome]:
         started = time.perf_counter()
         args, out = _train_args(workspace, f"signal-{signum}", steps=20, save_steps=1000)
         process = _start(workspace, args)
-        if not _wait_until(lambda: len(rundir.read_metrics(out)) >= 1, process, case.timeout_s):
+        if not _wait_until(lambda: len(run_files.read_metrics(out)) >= 1, process, case.timeout_s):
             code, err = _finish(process, 5)
             return Outcome(code, err, seconds=time.perf_counter() - started)
         process.send_signal(signum)
         code, err = _finish(process, case.timeout_s)
-        stopped = rundir.latest_checkpoint(out)
+        stopped = run_files.latest_checkpoint(out)
         if code != case.exit_code or stopped is None:
             return Outcome(code, err + "\nno checkpoint saved", seconds=time.perf_counter() - started)
         resumed_code, resumed_err = _finish(_start(workspace, [*args, "--resume"]), case.timeout_s * 3)
@@ -102,7 +102,9 @@ def train_kill9(workspace: Workspace, case: Case) -> Outcome:
     started = time.perf_counter()
     args, out = _train_args(workspace, "kill9", steps=8, save_steps=1)
     process = _start(workspace, args)
-    reached = _wait_until(lambda: (rundir.checkpoint_step(rundir.latest_checkpoint(out) or out) or 0) >= 2, process, 60)
+    reached = _wait_until(
+        lambda: (run_files.checkpoint_step(run_files.latest_checkpoint(out) or out) or 0) >= 2, process, 60
+    )
     process.kill()
     process.communicate()
     if not reached:
@@ -209,9 +211,9 @@ def resume_finished_run(workspace: Workspace, case: Case) -> Outcome:
     args, out, failed = _trained(workspace, "resume-finished")
     if failed:
         return failed
-    before = (out / rundir.SUMMARY_FILE).read_text()
+    before = (out / run_files.SUMMARY_FILE).read_text()
     code, err = _finish(_start(workspace, [*args, "--resume"]), case.timeout_s)
-    if (out / rundir.SUMMARY_FILE).read_text() != before:
+    if (out / run_files.SUMMARY_FILE).read_text() != before:
         return Outcome(1, "error: summary.json was rewritten")
     said = "\n".join(line for line in err.splitlines() if "finished" in line) or err
     return Outcome(code, said, seconds=time.perf_counter() - started)
@@ -224,11 +226,11 @@ def resume_torn_metrics(workspace: Workspace, case: Case) -> Outcome:
     code, err = _finish(_start(workspace, [*args, "--set", "training.max_steps=2"]), 120)
     if code != 0:
         return Outcome(code, err)
-    (out / rundir.SUMMARY_FILE).unlink()
-    with (out / rundir.METRICS_FILE).open("a") as handle:
+    (out / run_files.SUMMARY_FILE).unlink()
+    with (out / run_files.METRICS_FILE).open("a") as handle:
         handle.write('{"step": 3, "rew')
     code, err = _finish(_start(workspace, [*args, "--resume"]), case.timeout_s)
-    logged = [row["step"] for row in rundir.read_metrics(out)]
+    logged = [row["step"] for row in run_files.read_metrics(out)]
     line = f"resumed: steps {logged}" if code == 0 and logged == [1, 2, 3] else f"error: exit {code}, steps {logged}"
     return Outcome(code, line + ("" if code == 0 else "\n" + err[-300:]), seconds=time.perf_counter() - started)
 

@@ -166,7 +166,7 @@ def run_case(workspace: Workspace, case: Case) -> Outcome:
 
 def build_tiny_model(target: Path) -> None:
     """A 2-layer Llama (hidden size 32) with a byte-level BPE tokenizer and a ChatML template."""
-    from gnivo_cli.tiny_models import save_tiny_model
+    from gnivo_cli.models.tiny import save_tiny_model
 
     save_tiny_model(target)
 

@@ -23,12 +23,12 @@ def grid_parser(description: str, *, algorithms: str, output_dir: str) -> argpar
 
 def load_grid(args: argparse.Namespace) -> tuple[Any, list[str], list[int]]:
     """(base recipe, algorithms, seeds) from the options; a GnivoError names what is wrong. --fresh clears."""
-    from gnivo_cli import compare
-    from gnivo_cli.recipe import load_recipe
+    from gnivo_cli.compare.plan import parse_algorithms, parse_seeds
+    from gnivo_cli.recipe.loader import load_recipe
 
     base = load_recipe(args.recipe, args.overrides)
-    algorithms = compare.parse_algorithms(args.algorithms)
-    seeds = compare.parse_seeds(args.seeds, base.training.seed)
+    algorithms = parse_algorithms(args.algorithms)
+    seeds = parse_seeds(args.seeds, base.training.seed)
     if args.fresh and args.output_dir.exists():
         shutil.rmtree(args.output_dir)
     return base, algorithms, seeds

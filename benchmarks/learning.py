@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--threshold", type=float, default=None)
     args = parser.parse_args()
 
-    from gnivo_cli import compare
+    from gnivo_cli.compare.grid import SUMMARY_MD, run_compare
     from gnivo_cli.errors import GnivoError
 
     try:
@@ -56,7 +56,7 @@ def main() -> int:
             flush=True,
         )
 
-    result = compare.run_compare(
+    result = run_compare(
         base, algorithms, seeds, args.output_dir, threshold=args.threshold, on_start=on_start, on_end=on_end
     )
     wall = time.perf_counter() - started
@@ -81,7 +81,7 @@ def main() -> int:
         )
     )
     print()
-    summary = args.output_dir / compare.SUMMARY_MD
+    summary = args.output_dir / SUMMARY_MD
     if summary.is_file():
         # The table and its definitions, without the title (the section heading above replaces it).
         print(summary.read_text().split("\n", 2)[2].replace("](compare.png)", f"]({args.output_dir / 'compare.png'})"))

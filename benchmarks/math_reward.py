@@ -54,8 +54,8 @@ def agreement(pairs: list[dict], timeout: float) -> bool:
     """Print the agreement table; True when gnivo is at least as right as Math-Verify on every kind and no slower."""
     import logging
 
-    from rewards._math_equiv import _parse
-    from rewards.math import MathReward
+    from rewards.math.equivalence import _parse
+    from rewards.math.reward import MathReward
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # its timeout warnings are counted, not printed
     golds = [pair["gold"] for pair in pairs]
@@ -179,9 +179,9 @@ def main() -> None:
         sys.exit(0 if agreed else 1)
     print()
 
-    from rewards._math_pool import cpu_count
-    from rewards._math_quick import decide
-    from rewards.math import MathReward
+    from rewards.math.pool import cpu_count
+    from rewards.math.quick import decide
+    from rewards.math.reward import MathReward
 
     answers = load_answers(args.data)
     shifted = answers[1:] + answers[:1]

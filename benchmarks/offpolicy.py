@@ -41,12 +41,12 @@ def main() -> int:
     parser.add_argument("--iterations", default=",".join(map(str, ITERATIONS)))
     args = parser.parse_args()
 
-    from gnivo_cli import compare
-    from gnivo_cli.curves import compare_runs
-    from gnivo_cli.curves_plot import plot_comparison
-    from gnivo_cli.curves_table import summary_markdown
+    from gnivo_cli.compare.curves import compare_runs
+    from gnivo_cli.compare.grid import run_compare
+    from gnivo_cli.compare.plot import plot_comparison
+    from gnivo_cli.compare.run_records import find_runs
+    from gnivo_cli.compare.table import summary_markdown
     from gnivo_cli.errors import GnivoError
-    from gnivo_cli.runs import find_runs
 
     try:
         iterations = [int(item) for item in args.iterations.split(",")]
@@ -64,7 +64,7 @@ def main() -> int:
             [f"algorithm.num_iterations={n}", f"training.max_steps={base.training.max_steps * n}"]
         )
         folder = args.output_dir / f"iters-{n}"
-        result = compare.run_compare(recipe, algorithms, seeds, folder, on_end=_report)
+        result = run_compare(recipe, algorithms, seeds, folder, on_end=_report)
         failures += len(result.failures)
         labelled += [dataclasses.replace(run, algorithm=f"{run.algorithm} x{n}") for run in find_runs([folder])]
     order = [f"{name} x{n}" for name in algorithms for n in iterations]
@@ -91,7 +91,7 @@ def _plot_by_algorithm(comparison, algorithms, iterations, output) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gnivo_cli.curves import curve
+    from gnivo_cli.compare.curves import curve
 
     figure, axes = plt.subplots(1, len(algorithms), figsize=(5 * len(algorithms), 3.8), sharey=True, squeeze=False)
     for axis, name in zip(axes[0], algorithms, strict=True):

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def recipe_for(algorithm: str, args: argparse.Namespace, output_dir: Path):
-    from gnivo_cli.algorithms import ALGORITHMS, OWNED_KEYS
-    from gnivo_cli.recipe import recipe_from_dict
+    from gnivo_cli.algorithms.table import ALGORITHMS, OWNED_KEYS
+    from gnivo_cli.recipe.loader import recipe_from_dict
 
     raw = yaml.safe_load((ROOT / "recipes" / "quickstart.yaml").read_text())
     raw["model"] = {"name": args.model}
@@ -45,7 +45,7 @@ def recipe_for(algorithm: str, args: argparse.Namespace, output_dir: Path):
 
 
 def step_times(run_dir: Path) -> dict[str, list[float]]:
-    from gnivo_cli.rundir import read_metrics
+    from gnivo_cli.training.run_files import read_metrics
 
     rows = read_metrics(run_dir)[1:]  # the first step is warm-up
     return {
@@ -67,7 +67,7 @@ def main() -> None:
 
     import torch
 
-    from gnivo_cli.training import train
+    from gnivo_cli.training.train import train
 
     times: dict[str, list[float]] = {"grpo": [], "gnivo": []}
     lengths: dict[str, list[float]] = {"grpo": [], "gnivo": []}

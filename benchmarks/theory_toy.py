@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gnivo_cli.engine.loss import PrefixMode, WeightMode, gnivo_loss_terms, group_weights
+from gnivo_cli.algorithms.gnivo.loss import PrefixMode, WeightMode, gnivo_loss_terms, group_weights
 
 
 @dataclass(frozen=True)

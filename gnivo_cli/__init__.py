@@ -9,9 +9,9 @@ __all__ = ["evaluate", "gnivo_loss", "load_recipe", "train"]
 
 # Lazy, so `import gnivo_cli` (and `gnivo --help`) does not import torch.
 _EXPORTS = {
-    "gnivo_loss": "gnivo_cli.engine.loss",
-    "load_recipe": "gnivo_cli.recipe",
-    "train": "gnivo_cli.training",
+    "gnivo_loss": "gnivo_cli.algorithms.gnivo.loss",
+    "load_recipe": "gnivo_cli.recipe.loader",
+    "train": "gnivo_cli.training.train",
     "evaluate": "gnivo_cli.evaluation",
 }
 

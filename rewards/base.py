@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.schema import describe_type, matches_type
+from gnivo_cli.recipe.schema import describe_type, matches_type
 from gnivo_cli.suggest import closest
 
 

@@ -61,7 +61,7 @@ def describe_params(cls: type[Reward]) -> list[tuple[str, str, str, str]]:
 
     The help is the ``#:`` comment above the field in the source, as Sphinx reads attribute docs.
     """
-    from gnivo_cli.schema import describe_type
+    from gnivo_cli.recipe.schema import describe_type
 
     hints = typing.get_type_hints(cls.Params)
     helps = _field_comments(cls.Params)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gnivo_cli.compare import PlannedRun, RunFailed
+from gnivo_cli.compare.grid import RunFailed
+from gnivo_cli.compare.plan import PlannedRun
 
 RECIPE_TEMPLATE = """\
 model: {{name: embedded}}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gnivo_cli.tiny_models import save_tiny_model
-from gnivo_cli.tiny_models import tiny_tokenizer as build_tiny_tokenizer
+from gnivo_cli.models.tiny import save_tiny_model
+from gnivo_cli.models.tiny import tiny_tokenizer as build_tiny_tokenizer
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # One thread per test worker: oversubscribed OpenMP threads spin and slow everything down many-fold.

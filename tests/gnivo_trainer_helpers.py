@@ -10,7 +10,7 @@ def tiny_gnivo_trainer(model_dir: Path, output_dir: Path, reward, **config: Any)
     from datasets import Dataset
     from transformers import AutoTokenizer
 
-    from gnivo_cli.engine.trainer import GNIVOConfig, GNIVOTrainer
+    from gnivo_cli.algorithms.gnivo.trainer import GNIVOConfig, GNIVOTrainer
 
     settings = dict(
         output_dir=str(output_dir),

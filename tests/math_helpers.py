@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rewards.math import MathReward
+from rewards.math.reward import MathReward
 
 
 def warmed_up_reward() -> Iterator[MathReward]:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.launch import record_invocation
+from gnivo_cli.training.launch import record_invocation
 
 app = typer.Typer(
     name="gnivo",

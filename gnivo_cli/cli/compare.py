@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gnivo_cli.algorithms import ALGORITHMS
+from gnivo_cli.algorithms.table import ALGORITHMS
 
 _THRESHOLD_HELP = "Reward threshold for 'steps to threshold' (default: midway between the first-step and best reward)."
 _SMOOTH_HELP = (
@@ -44,18 +44,18 @@ def compare(
     Rerunning with the same DIR skips finished runs and resumes interrupted ones. Writes DIR/compare.png,
     DIR/summary.md and DIR/compare.json.
     """
-    from gnivo_cli import compare as lib
+    from gnivo_cli.compare import grid, plan
     from gnivo_cli.console import console, err_console
     from gnivo_cli.errors import GnivoError
-    from gnivo_cli.recipe import load_recipe
+    from gnivo_cli.recipe.loader import load_recipe
 
-    names = lib.parse_algorithms(algorithms)
+    names = plan.parse_algorithms(algorithms)
     base = load_recipe(recipe_path, list(overrides or []))
-    seed_list = lib.parse_seeds(seeds, base.training.seed)
-    directory = output_dir or lib.default_output_dir(base)
+    seed_list = plan.parse_seeds(seeds, base.training.seed)
+    directory = output_dir or plan.default_output_dir(base)
 
     if dry_run:
-        for run in lib.plan_runs(base, names, seed_list, directory):
+        for run in plan.plan_runs(base, names, seed_list, directory):
             console.print(f"{run.algorithm:<14} seed {run.seed:<4} {_STATES[run.state]:<22} {run.path}", markup=False)
         return
 
@@ -76,7 +76,7 @@ def compare(
         else:
             err_console.print(f"[green]{where}: {outcome.status} in {outcome.seconds:.0f} s[/]", highlight=False)
 
-    result = lib.run_compare(
+    result = grid.run_compare(
         base, names, seed_list, directory, threshold=threshold, window=smooth, on_start=on_start, on_end=on_end
     )
     if result.comparison is not None:
@@ -119,16 +119,16 @@ def plot(
     Runs are grouped by the algorithm their summary.json or recipe.yaml names; runs still training count
     with the steps they have logged.
     """
-    from gnivo_cli.compare import FIGURE_FILE
+    from gnivo_cli.compare.curves import compare_runs
+    from gnivo_cli.compare.grid import FIGURE_FILE
+    from gnivo_cli.compare.plot import plot_comparison
+    from gnivo_cli.compare.run_records import find_runs
     from gnivo_cli.console import console
-    from gnivo_cli.curves import compare_runs
-    from gnivo_cli.curves_plot import plot_comparison
-    from gnivo_cli.runs import find_runs
 
     if output is not None:
         from matplotlib.backend_bases import FigureCanvasBase
 
-        from gnivo_cli.paths import check_output_file
+        from gnivo_cli.files.paths import check_output_file
 
         check_output_file(output, "--output", FigureCanvasBase.get_supported_filetypes())
     comparison = compare_runs(find_runs(run_dirs), threshold=threshold, window=smooth)
@@ -144,8 +144,8 @@ def plot(
 def _print_table(comparison, *, title: str) -> None:
     from rich.table import Table
 
+    from gnivo_cli.compare.table import TABLE_HEADERS, definitions, table_rows
     from gnivo_cli.console import console
-    from gnivo_cli.curves_table import TABLE_HEADERS, definitions, table_rows
 
     table = Table(title=title, title_justify="left")
     for index, header in enumerate(TABLE_HEADERS):

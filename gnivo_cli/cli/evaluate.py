@@ -125,7 +125,7 @@ def evaluate(
 
     from gnivo_cli.evaluation.runner import evaluate as run_evaluate
     from gnivo_cli.evaluation.sharding import Shard
-    from gnivo_cli.launch import in_launched_worker, invocation, relaunch
+    from gnivo_cli.training.launch import in_launched_worker, invocation, relaunch
 
     settings = EvalSettings.build(
         bench,

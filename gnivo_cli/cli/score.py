@@ -42,7 +42,7 @@ def score(
     )
 
     from gnivo_cli.console import console, err_console
-    from gnivo_cli.scoring import parse_params, score_file
+    from gnivo_cli.scoring.score import parse_params, score_file
 
     params = parse_params(param)
     with Progress(

@@ -38,32 +38,32 @@ def train(
 ) -> None:
     """Post-train a model with GN-IVO (or a baseline) as a YAML recipe describes."""
     from gnivo_cli.console import console, err_console
-    from gnivo_cli.recipe import load_recipe
+    from gnivo_cli.recipe.loader import load_recipe
 
     settings = list(overrides or [])
     if output_dir is not None:
         settings.append(f"training.output_dir={output_dir}")
     recipe = load_recipe(recipe_path, settings)
-    from gnivo_cli.paths import check_output_dir
+    from gnivo_cli.files.paths import check_output_dir
 
     check_output_dir(Path(recipe.training.output_dir), "--output-dir" if output_dir else "training.output_dir")
     if dry_run:
         console.print(recipe.to_yaml(), markup=False, highlight=False)
         return
-    from gnivo_cli.launch import in_launched_worker, invocation, is_main_process, relaunch
+    from gnivo_cli.training.launch import in_launched_worker, invocation, is_main_process, relaunch
 
     if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
         raise typer.Exit(relaunch(invocation(), num_processes=num_processes, config_file=accelerate_config))
 
     if recipe.generation.use_vllm:
-        from gnivo_cli.recipe import recipe_error_at
-        from gnivo_cli.vllm_support import missing_vllm
+        from gnivo_cli.models.vllm_setup import missing_vllm
+        from gnivo_cli.recipe.loader import recipe_error_at
 
         problem = missing_vllm("true")  # reads "generation.use_vllm: true needs vLLM, ..." after the key
         if problem:
             raise recipe_error_at(recipe, "generation.use_vllm", problem)
 
-    from gnivo_cli.training import train as run_training
+    from gnivo_cli.training.train import train as run_training
 
     algo = recipe.algorithm
     err_console.print(
@@ -87,7 +87,7 @@ def train(
 
 def resume_command(output_dir: str) -> str:
     """The command that was run, with --resume and the run's folder."""
-    from gnivo_cli.launch import invocation, original_command
+    from gnivo_cli.training.launch import invocation, original_command
 
     args = [a for a in original_command(invocation()) if a not in ("--resume", "--debug")]
     if "-o" not in args and "--output-dir" not in args and not any(a.startswith("--output-dir=") for a in args):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE
-from rewards._math_gold import GSM8K_MARK, after_hashes, solution_answer
+from rewards.math.gold import GSM8K_MARK, after_hashes, solution_answer
 
 Gold = str | int | float
 

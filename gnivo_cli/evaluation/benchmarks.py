@@ -17,42 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-
-# The benchmark type and its answer rules are defined in `benchmark_spec`; plugins import them from here.
 from gnivo_cli.evaluation.benchmark_spec import (
     AFTER_HASHES,
     AS_IS,
     FIRST_WITHOUT_DOLLARS,
     LAST_BOXED,
-    AnswerRule,
     Benchmark,
-    Gold,
     Problem,
-    repair_escapes,
 )
-from gnivo_cli.jsonl import iter_jsonl
+from gnivo_cli.files.jsonl import iter_jsonl
 from gnivo_cli.suggest import closest
-
-# One extractor for training and evaluation: the `math` reward's (pure string work, no sympy).
-from rewards._math_extract import last_boxed
-
-__all__ = [
-    "AFTER_HASHES",
-    "AS_IS",
-    "BENCHMARKS",
-    "FIRST_WITHOUT_DOLLARS",
-    "LAST_BOXED",
-    "AnswerRule",
-    "Benchmark",
-    "Gold",
-    "Problem",
-    "get_benchmark",
-    "last_boxed",
-    "load_problems",
-    "local_data_path",
-    "problems_digest",
-    "repair_escapes",
-]
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gnivo_cli.evaluation.benchmarks import Benchmark, Problem, problems_digest
+from gnivo_cli.evaluation.benchmark_spec import Benchmark, Problem
+from gnivo_cli.evaluation.benchmarks import problems_digest
 from gnivo_cli.evaluation.settings import EvalSettings
 
 DEFAULT_OUTPUT_ROOT = Path("gnivo-eval")
@@ -40,7 +41,7 @@ def run_fingerprint(
 def model_identity(model: str) -> str:
     """What identifies the weights: `embedded`, a local folder's absolute path (a training run's
     resolved checkpoint included), or the hub id."""
-    from gnivo_cli.models import is_embedded, resolve_model
+    from gnivo_cli.models.loading import is_embedded, resolve_model
 
     if is_embedded(model):
         return "embedded"
@@ -53,7 +54,7 @@ def weights_fingerprint(model: str) -> str:
     """What identifies the weights for resuming: for a local folder, the names, sizes and modification
     times of its weight and config files (cheap, and changed by any rewrite, even at the same path; kept
     by a move); `embedded` and hub ids as they are."""
-    from gnivo_cli.models import is_embedded, resolve_model
+    from gnivo_cli.models.loading import is_embedded, resolve_model
 
     if is_embedded(model):
         return "embedded"

@@ -11,11 +11,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-# The sampling settings and the backend names live with the other evaluation settings (one set of defaults).
-from gnivo_cli.evaluation.settings import BACKENDS, SamplingSettings
-
-__all__ = ["BACKENDS", "Completion", "Generator", "SampleRequest", "SamplingSettings"]
-
 
 @dataclass(frozen=True)
 class SampleRequest:

@@ -17,8 +17,8 @@ import inspect
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gnivo_cli.evaluation.generation import Completion, SampleRequest, SamplingSettings, derive_seed
-from gnivo_cli.evaluation.settings import DEFAULT_BATCH_SIZE
+from gnivo_cli.evaluation.generation import Completion, SampleRequest, derive_seed
+from gnivo_cli.evaluation.settings import DEFAULT_BATCH_SIZE, SamplingSettings
 
 if TYPE_CHECKING:
     import torch
@@ -99,7 +99,7 @@ class HFGenerator:
         dtype: str | None = None,
         device: str | None = None,
     ) -> HFGenerator:
-        from gnivo_cli.models import load_model_and_tokenizer
+        from gnivo_cli.models.loading import load_model_and_tokenizer
 
         lm, tokenizer = load_model_and_tokenizer(model, dtype=dtype, device=device or default_device())
         return cls(lm, tokenizer, sampling, batch_size=batch_size)

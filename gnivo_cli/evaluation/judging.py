@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.evaluation.benchmarks import Benchmark, Problem
+from gnivo_cli.evaluation.benchmark_spec import Benchmark, Problem
 from gnivo_cli.evaluation.generation import Completion
 from gnivo_cli.evaluation.prompts import PromptTemplate
 

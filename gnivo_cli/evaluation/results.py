@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gnivo_cli.evaluation.benchmarks import Benchmark, Problem
+from gnivo_cli.evaluation.benchmark_spec import Benchmark, Problem
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k
 from gnivo_cli.evaluation.settings import EvalSettings
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.evaluation.backends import build_generator
-from gnivo_cli.evaluation.benchmarks import Benchmark, get_benchmark, load_problems
+from gnivo_cli.evaluation.benchmark_spec import Benchmark
+from gnivo_cli.evaluation.benchmarks import get_benchmark, load_problems
 from gnivo_cli.evaluation.fingerprint import default_output_dir, model_identity, run_fingerprint
 from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
 from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_reward
@@ -101,7 +102,7 @@ def run_evaluation(
     on_batch: BatchHook | None = None,
 ) -> EvalResult:
     """`evaluate` for an already resolved `EvalSettings`."""
-    from gnivo_cli.models import load_tokenizer
+    from gnivo_cli.models.loading import load_tokenizer
 
     started = time.perf_counter()
     if generator is None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from gnivo_cli.devices import device_problems
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.benchmarks import get_benchmark
 from gnivo_cli.evaluation.prompts import PromptTemplate
+from gnivo_cli.models.devices import device_problems
 
 BACKENDS = ("hf", "vllm")
 #: Rows per generate call with the hf backend (vLLM schedules its own batches).

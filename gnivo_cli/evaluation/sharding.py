@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gnivo_cli.launch import process_place
+from gnivo_cli.training.launch import process_place
 
 T = TypeVar("T")
 

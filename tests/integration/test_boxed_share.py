@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from gnivo_cli.recipe import load_recipe
-from gnivo_cli.training import train
+from gnivo_cli.recipe.loader import load_recipe
+from gnivo_cli.training.train import train
 from rewards.base import Reward
 from tests.integration.test_train import read_metrics, tiny_recipe
 

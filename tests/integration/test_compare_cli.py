@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import gnivo_cli.compare
+import gnivo_cli.compare.grid
 from gnivo_cli.cli import main
 from tests.compare_helpers import FakeLauncher, write_recipe, write_run
 
@@ -33,7 +33,7 @@ def wide_console(monkeypatch):
 
 def test_compare_trains_the_grid_and_prints_the_table(tmp_path, capsys, monkeypatch, wide_console):
     launcher = FakeLauncher()
-    monkeypatch.setattr(gnivo_cli.compare, "launch_subprocess", launcher)
+    monkeypatch.setattr(gnivo_cli.compare.grid, "launch_subprocess", launcher)
     recipe = write_recipe(tmp_path)
     out = tmp_path / "cmp"
     code, stdout, stderr = run_cli(
@@ -67,7 +67,7 @@ def test_compare_trains_the_grid_and_prints_the_table(tmp_path, capsys, monkeypa
 
 
 def test_a_failed_run_exits_1_after_the_others_finish(tmp_path, capsys, monkeypatch, wide_console):
-    monkeypatch.setattr(gnivo_cli.compare, "launch_subprocess", FakeLauncher(fail={("gnivo", 0)}))
+    monkeypatch.setattr(gnivo_cli.compare.grid, "launch_subprocess", FakeLauncher(fail={("gnivo", 0)}))
     out = tmp_path / "cmp"
     code, stdout, stderr = run_cli(
         capsys, "compare", str(write_recipe(tmp_path)), "-a", "gnivo,grpo", "--seeds", "1", "-o", str(out)
@@ -80,7 +80,7 @@ def test_a_failed_run_exits_1_after_the_others_finish(tmp_path, capsys, monkeypa
 
 def test_dry_run_lists_the_grid_and_trains_nothing(tmp_path, capsys, monkeypatch, wide_console):
     launcher = FakeLauncher()
-    monkeypatch.setattr(gnivo_cli.compare, "launch_subprocess", launcher)
+    monkeypatch.setattr(gnivo_cli.compare.grid, "launch_subprocess", launcher)
     recipe = write_recipe(tmp_path)
     code, stdout, _ = run_cli(
         capsys, "compare", str(recipe), "-a", "grpo", "--seeds", "4,9", "--set", "training.seed=3", "--dry-run"

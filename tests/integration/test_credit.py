@@ -9,9 +9,9 @@ import pytest
 
 from benchmarks.credit import VARIANTS, evaluate_run
 from benchmarks.credit_model import build_model, build_tokenizer, pretrain
-from gnivo_cli.compare import run_recipe_dict
-from gnivo_cli.recipe import load_recipe, recipe_from_dict
-from gnivo_cli.training import train
+from gnivo_cli.compare.plan import run_recipe_dict
+from gnivo_cli.recipe.loader import load_recipe, recipe_from_dict
+from gnivo_cli.training.train import train
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.evaluation.generation import Generator, SampleRequest, SamplingSettings, derive_seed
+from gnivo_cli.evaluation.generation import Generator, SampleRequest, derive_seed
 from gnivo_cli.evaluation.hf_backend import HFGenerator, SeededSampler
 from gnivo_cli.evaluation.prompts import PromptTemplate
+from gnivo_cli.evaluation.settings import SamplingSettings
 from gnivo_cli.evaluation.vllm_backend import VLLMGenerator, require_vllm
-from gnivo_cli.tiny_models import tiny_causal_lm
+from gnivo_cli.models.tiny import tiny_causal_lm
 
 PROBLEMS = ["What is 17 + 25?", "Let x = 3. What is 2x + 1?", "What is \\frac{1}{2} + 1?"]
 
@@ -249,7 +250,7 @@ def test_vllm_greedy_asks_once_per_problem(fake_vllm):
     ],
 )
 def test_vllm_load_passes_model_seed_and_machine_settings(fake_vllm, tiny_model_dir, monkeypatch, cpu, dtype, expected):
-    monkeypatch.setattr("gnivo_cli.vllm_support.on_cpu", lambda: cpu)
+    monkeypatch.setattr("gnivo_cli.models.vllm_setup.on_cpu", lambda: cpu)
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")  # restored afterwards; gnivo keeps a value the user set
     generator = VLLMGenerator.load(str(tiny_model_dir), SamplingSettings(seed=11), dtype=dtype)
     assert generator.llm.model == str(tiny_model_dir)

@@ -320,7 +320,8 @@ def test_settings_can_be_built_once_and_passed_whole(tmp_path, aime24, tiny_mode
 
 
 def test_a_reward_that_cannot_read_the_rows_fails_before_generating(tmp_path, tiny_model_dir, monkeypatch):
-    from gnivo_cli.evaluation.benchmarks import BENCHMARKS, Benchmark
+    from gnivo_cli.evaluation.benchmark_spec import Benchmark
+    from gnivo_cli.evaluation.benchmarks import BENCHMARKS
 
     bench = Benchmark(
         name="budgeted",

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def loss_calls(monkeypatch):
-    import gnivo_cli.engine.trainer as trainer_module
+    import gnivo_cli.algorithms.gnivo.trainer as trainer_module
 
     calls: list[dict] = []
     real = trainer_module.gnivo_loss_terms

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gnivo_cli import rundir
-from gnivo_cli.launch import accelerate_command, launch_environment
+from gnivo_cli.training import run_files
+from gnivo_cli.training.launch import accelerate_command, launch_environment
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_train import tiny_recipe
@@ -46,17 +46,17 @@ def test_two_processes_train_whole_groups_to_identical_weights_and_resume(tmp_pa
     assert first[0]["digest"] == first[1]["digest"]  # DDP kept the ranks in step
     calls = [call for report in first for call in report["loss_calls"]]
     assert len(calls) >= 4 and all(call["whole_groups"] for call in calls)
-    assert [row["step"] for row in rundir.read_metrics(run)] == [1, 2]  # one writer
-    assert rundir.read_metrics(run)[-1]["num_samples"] == 2 * 2 * 4  # steps x processes x per-process batch
-    assert json.loads((run / rundir.SUMMARY_FILE).read_text())["samples_generated"] == 16
+    assert [row["step"] for row in run_files.read_metrics(run)] == [1, 2]  # one writer
+    assert run_files.read_metrics(run)[-1]["num_samples"] == 2 * 2 * 4  # steps x processes x per-process batch
+    assert json.loads((run / run_files.SUMMARY_FILE).read_text())["samples_generated"] == 16
     assert [r["samples_scored"] for r in first] == [[16], [16]]  # each rank holds the whole run's counts
 
     resumed = _launch(recipe, tmp_path / "second", "--resume", "training.max_steps=3", "training.learning_rate=0.05")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     second = _reports(tmp_path / "second")
     assert second[0]["digest"] == second[1]["digest"] != first[0]["digest"]
-    assert [row["step"] for row in rundir.read_metrics(run)] == [1, 2, 3]
-    assert json.loads((run / rundir.SUMMARY_FILE).read_text())["samples_generated"] == 24
+    assert [row["step"] for row in run_files.read_metrics(run)] == [1, 2, 3]
+    assert json.loads((run / run_files.SUMMARY_FILE).read_text())["samples_generated"] == 24
 
 
 def test_num_processes_builds_the_accelerate_command(tmp_path):

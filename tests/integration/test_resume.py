@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gnivo_cli import rundir
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import load_recipe
-from gnivo_cli.training import train
+from gnivo_cli.recipe.loader import load_recipe
+from gnivo_cli.training import run_files
+from gnivo_cli.training.train import train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_train import tiny_recipe
@@ -41,15 +41,15 @@ def _recipe(tmp_path: Path, model_dir: Path, name: str, *overrides: str):
 
 
 def _comparable(run: Path) -> list[dict]:
-    return [{k: v for k, v in row.items() if k not in _VOLATILE} for row in rundir.read_metrics(run)]
+    return [{k: v for k, v in row.items() if k not in _VOLATILE} for row in run_files.read_metrics(run)]
 
 
 def _unfinish(run: Path, keep_step: int) -> None:
     """Make a finished run look killed just after checkpoint-`keep_step` was saved."""
-    (run / rundir.SUMMARY_FILE).unlink()
-    shutil.rmtree(run / rundir.FINAL_DIR)
-    for checkpoint in rundir.checkpoints(run):
-        if rundir.checkpoint_step(checkpoint) > keep_step:
+    (run / run_files.SUMMARY_FILE).unlink()
+    shutil.rmtree(run / run_files.FINAL_DIR)
+    for checkpoint in run_files.checkpoints(run):
+        if run_files.checkpoint_step(checkpoint) > keep_step:
             shutil.rmtree(checkpoint)
 
 
@@ -68,14 +68,14 @@ def test_a_resumed_run_repeats_the_uninterrupted_one_exactly(tmp_path, tiny_mode
     _unfinish(run, keep_step=3)
     train(first.with_overrides(["training.max_steps=6"]), resume=True)
     assert _comparable(run) == _comparable(uninterrupted)
-    whole = json.loads((uninterrupted / rundir.SUMMARY_FILE).read_text())
-    resumed = json.loads((run / rundir.SUMMARY_FILE).read_text())
+    whole = json.loads((uninterrupted / run_files.SUMMARY_FILE).read_text())
+    resumed = json.loads((run / run_files.SUMMARY_FILE).read_text())
     assert resumed["samples_generated"] == whole["samples_generated"] == 6 * 4
     assert resumed["tokens_generated"] == whole["tokens_generated"]
-    (row,) = [json.loads(line) for line in (run / rundir.RESUMES_FILE).read_text().splitlines()]
+    (row,) = [json.loads(line) for line in (run / run_files.RESUMES_FILE).read_text().splitlines()]
     assert row["from_step"] == 3
     assert row["changes"] == {"training.max_steps": {"from": 3, "to": 6}}
-    assert load_recipe(run / rundir.RECIPE_FILE).training.max_steps == 6
+    assert load_recipe(run / run_files.RECIPE_FILE).training.max_steps == 6
 
 
 def test_a_torn_metrics_line_and_a_half_written_checkpoint_are_survived(tmp_path, tiny_model_dir, uninterrupted):
@@ -83,19 +83,19 @@ def test_a_torn_metrics_line_and_a_half_written_checkpoint_are_survived(tmp_path
     train(recipe)
     run = Path(recipe.training.output_dir)
     _unfinish(run, keep_step=6)
-    (run / "checkpoint-6" / rundir.CHECKPOINT_STATE_FILE).unlink()  # killed while saving checkpoint-6
-    with (run / rundir.METRICS_FILE).open("a") as handle:
+    (run / "checkpoint-6" / run_files.CHECKPOINT_STATE_FILE).unlink()  # killed while saving checkpoint-6
+    with (run / run_files.METRICS_FILE).open("a") as handle:
         handle.write('{"step": 7, "rew')  # killed mid-write
     train(recipe, resume=True)
     assert _comparable(run) == _comparable(uninterrupted)  # steps 4-6 redone from checkpoint-3, identically
-    assert rundir.is_complete_checkpoint(run / "checkpoint-6")
+    assert run_files.is_complete_checkpoint(run / "checkpoint-6")
 
 
 def test_a_resume_that_changes_the_experiment_is_refused(tmp_path, tiny_model_dir):
     _, recipe = _recipe(tmp_path, tiny_model_dir, "d", "training.max_steps=2")
     train(recipe)
     run = Path(recipe.training.output_dir)
-    before = (run / rundir.RECIPE_FILE).read_text()
+    before = (run / run_files.RECIPE_FILE).read_text()
     with pytest.raises(GnivoError, match=r"algorithm.alpha \(0.5 -> 5.0\)"):
         train(recipe.with_overrides(["algorithm.alpha=5.0"]), resume=True)
     with pytest.raises(GnivoError, match=r"training\.learning_rate"):
@@ -104,19 +104,19 @@ def test_a_resume_that_changes_the_experiment_is_refused(tmp_path, tiny_model_di
     rloo = tiny_recipe(tmp_path / "rloo", tiny_model_dir, algorithm="{name: rloo, num_generations: 2, beta: 0.1}")
     with pytest.raises(GnivoError, match=r"algorithm.name \('gnivo' -> 'rloo'\)"):
         train(load_recipe(rloo, [f"training.output_dir={run}"]), resume=True)
-    assert (run / rundir.RECIPE_FILE).read_text() == before  # the record is untouched
+    assert (run / run_files.RECIPE_FILE).read_text() == before  # the record is untouched
 
 
 def test_a_finished_run_says_so_and_trains_nothing(tmp_path, tiny_model_dir):
     _, recipe = _recipe(tmp_path, tiny_model_dir, "e", "training.max_steps=2")
     train(recipe)
     run = Path(recipe.training.output_dir)
-    summary = (run / rundir.SUMMARY_FILE).read_text()
+    summary = (run / run_files.SUMMARY_FILE).read_text()
     for steps in (2, 1):
         result = train(recipe.with_overrides([f"training.max_steps={steps}"]), resume=True)
         assert result.already_finished and result.steps == 2
-    assert (run / rundir.SUMMARY_FILE).read_text() == summary
-    assert [row["step"] for row in rundir.read_metrics(run)] == [1, 2]
+    assert (run / run_files.SUMMARY_FILE).read_text() == summary
+    assert [row["step"] for row in run_files.read_metrics(run)] == [1, 2]
 
 
 def test_max_steps_below_the_reached_step_is_refused(tmp_path, tiny_model_dir):
@@ -139,7 +139,7 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path, tiny_model_dir):
     # A start that died after writing its recipe but before a step also blocks nothing.
     run = Path(recipe.training.output_dir)
     run.mkdir()
-    (run / rundir.RECIPE_FILE).write_text("model: {}\n")
+    (run / run_files.RECIPE_FILE).write_text("model: {}\n")
     _, good = _recipe(tmp_path, tiny_model_dir, "g", "training.max_steps=1")
     assert train(good).steps == 1
 
@@ -165,19 +165,19 @@ def test_a_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, tiny_model_di
     run = Path(recipe.training.output_dir)
     overrides = ["--set", "training.learning_rate=0.05", "--set", "training.save_steps=100"]
     process = _gnivo("train", str(path), "--set", "training.max_steps=40", *overrides)
-    _wait_for(lambda: len(rundir.read_metrics(run)) >= 1)
+    _wait_for(lambda: len(run_files.read_metrics(run)) >= 1)
     process.send_signal(signum)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, err
-    stopped_at = rundir.read_metrics(run)[-1]["step"]
+    stopped_at = run_files.read_metrics(run)[-1]["step"]
     assert stopped_at < 40
-    assert rundir.latest_checkpoint(run) == run / f"checkpoint-{stopped_at}"
+    assert run_files.latest_checkpoint(run) == run / f"checkpoint-{stopped_at}"
     assert f"after step {stopped_at}" in err and "resume with: gnivo train" in err and "--resume" in err
     assert "\x1b[?25l" not in err or err.rindex("\x1b[?25h") > err.rindex("\x1b[?25l")  # cursor shown again
     resumed = _gnivo("train", str(path), "--resume", "--set", "training.max_steps=40", *overrides)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
-    assert [row["step"] for row in rundir.read_metrics(run)] == list(range(1, 41))
+    assert [row["step"] for row in run_files.read_metrics(run)] == list(range(1, 41))
 
 
 def test_kill_9_at_any_moment_resumes_to_the_same_run(tmp_path, tiny_model_dir, uninterrupted):
@@ -185,12 +185,12 @@ def test_kill_9_at_any_moment_resumes_to_the_same_run(tmp_path, tiny_model_dir, 
     run = Path(recipe.training.output_dir)
     overrides = ["--set", "training.learning_rate=0.05", "--set", "training.max_steps=6"]
     process = _gnivo("train", str(path), "--set", "training.save_steps=1", *overrides)
-    _wait_for(lambda: (rundir.checkpoint_step(rundir.latest_checkpoint(run) or run) or 0) >= 2)
+    _wait_for(lambda: (run_files.checkpoint_step(run_files.latest_checkpoint(run) or run) or 0) >= 2)
     process.kill()
     process.communicate()
     resumed = _gnivo("train", str(path), "--resume", "--set", "training.save_steps=1", *overrides)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert _comparable(run) == _comparable(uninterrupted)
-    summary = json.loads((run / rundir.SUMMARY_FILE).read_text())
+    summary = json.loads((run / run_files.SUMMARY_FILE).read_text())
     assert summary["samples_generated"] == 24

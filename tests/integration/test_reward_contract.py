@@ -23,7 +23,7 @@ import dataclasses
 import json
 import os
 
-from gnivo_cli.evaluation.benchmarks import Benchmark
+from gnivo_cli.evaluation.benchmark_spec import Benchmark
 from rewards.base import Reward, RewardParams
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from gnivo_cli.algorithms import ALGORITHMS
+from gnivo_cli.algorithms.table import ALGORITHMS
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import load_recipe
-from gnivo_cli.training import train
+from gnivo_cli.recipe.loader import load_recipe
+from gnivo_cli.training.train import train
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_train_writes_metrics_checkpoints_and_a_loadable_adapter(tmp_path, tiny_
     assert summary["steps"] == 2 and set(summary["timings"]) == {"generation", "scoring", "loss_backward"}
     assert result.steps == 2
 
-    from gnivo_cli.models import load_causal_lm
+    from gnivo_cli.models.loading import load_causal_lm
 
     model = load_causal_lm(str(run))  # resolves final/, an adapter loaded onto its base model
     assert type(model).__name__ == "PeftModelForCausalLM"
@@ -81,7 +81,7 @@ def test_existing_run_needs_resume_and_resume_continues(tmp_path, tiny_model_dir
 
 
 def test_groups_stay_whole_under_gradient_accumulation(tmp_path, tiny_model_dir, monkeypatch):
-    import gnivo_cli.engine.trainer as trainer_module
+    import gnivo_cli.algorithms.gnivo.trainer as trainer_module
 
     seen: list[torch.Tensor] = []
     real_terms = trainer_module.gnivo_loss_terms

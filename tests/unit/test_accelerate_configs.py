@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from gnivo_cli.recipe import load_recipe
+from gnivo_cli.recipe.loader import load_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "recipes" / "accelerate"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gnivo_cli.algorithms import ALGORITHMS, GNIVO_KEYS, OWNED_KEYS, SHARED_KEYS
+from gnivo_cli.algorithms.table import ALGORITHMS, GNIVO_KEYS, OWNED_KEYS, SHARED_KEYS
 from gnivo_cli.errors import RecipeError
-from gnivo_cli.recipe import AlgorithmSection, recipe_from_dict
-from gnivo_cli.training import _trainer_class, trainer_config
+from gnivo_cli.recipe.loader import AlgorithmSection, recipe_from_dict
+from gnivo_cli.training.train import _trainer_class, trainer_config
 
 ROOT = Path(__file__).resolve().parents[2]
 GNIVO_SETTINGS = {"alpha": 0.7, "prefix": "sample", "unit": "step", "step_separator": "\n", "weights": "exp"}

@@ -6,8 +6,8 @@ import pytest
 import torch
 from trl.trainer.utils import split_tensor_dict
 
-from gnivo_cli.engine.batching import shuffle_groups
-from gnivo_cli.engine.steps import step_ends
+from gnivo_cli.algorithms.gnivo.group_batching import shuffle_groups
+from gnivo_cli.algorithms.gnivo.step_boundaries import step_ends
 
 
 def test_shuffle_moves_whole_groups_and_keeps_rows_aligned():

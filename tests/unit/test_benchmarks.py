@@ -7,15 +7,9 @@ import json
 import pytest
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.evaluation.benchmarks import (
-    BENCHMARKS,
-    Benchmark,
-    get_benchmark,
-    last_boxed,
-    load_problems,
-    problems_digest,
-    repair_escapes,
-)
+from gnivo_cli.evaluation.benchmark_spec import Benchmark, repair_escapes
+from gnivo_cli.evaluation.benchmarks import BENCHMARKS, get_benchmark, load_problems, problems_digest
+from rewards.math.extract import last_boxed
 
 # name: (rows, index of a known problem, its id, its gold, the start of its statement)
 KNOWN = {

@@ -9,13 +9,15 @@ import math
 import pytest
 import yaml
 
-from gnivo_cli import compare as lib
-from gnivo_cli.curves import compare_runs, curve, final_reward, reward_auc, smooth
-from gnivo_cli.curves_plot import plot_comparison
-from gnivo_cli.curves_table import TABLE_HEADERS, summary_markdown, table_rows
+from gnivo_cli.algorithms.table import ALGORITHMS
+from gnivo_cli.compare.curves import compare_runs, curve, final_reward, reward_auc, smooth
+from gnivo_cli.compare.grid import RunFailed, launch_in_process, launch_subprocess, run_compare
+from gnivo_cli.compare.plan import parse_algorithms, parse_seeds, plan_runs, run_dir, run_recipe_dict
+from gnivo_cli.compare.plot import plot_comparison
+from gnivo_cli.compare.run_records import find_runs, load_run
+from gnivo_cli.compare.table import TABLE_HEADERS, summary_markdown, table_rows
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import load_recipe, recipe_from_dict
-from gnivo_cli.runs import find_runs, load_run
+from gnivo_cli.recipe.loader import load_recipe, recipe_from_dict
 from tests.compare_helpers import FakeLauncher, curve_for, write_recipe, write_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -30,25 +32,25 @@ def base(tmp_path):
 
 
 def test_parse_algorithms_keeps_order_and_names_the_typo():
-    assert lib.parse_algorithms("grpo, gnivo,grpo") == ["grpo", "gnivo"]
+    assert parse_algorithms("grpo, gnivo,grpo") == ["grpo", "gnivo"]
     with pytest.raises(GnivoError, match="did you mean 'rloo'"):
-        lib.parse_algorithms("gnivo,rlo")
+        parse_algorithms("gnivo,rlo")
     with pytest.raises(GnivoError, match="--algorithms"):
-        lib.parse_algorithms(" , ")
+        parse_algorithms(" , ")
 
 
 def test_parse_seeds_counts_from_the_recipe_seed_or_takes_a_list():
-    assert lib.parse_seeds("3", base=10) == [10, 11, 12]
-    assert lib.parse_seeds("0,5,5,7", base=10) == [0, 5, 7]
+    assert parse_seeds("3", base=10) == [10, 11, 12]
+    assert parse_seeds("0,5,5,7", base=10) == [0, 5, 7]
     for bad in ("0", "three", "1,x"):
         with pytest.raises(GnivoError, match="--seeds"):
-            lib.parse_seeds(bad, base=0)
+            parse_seeds(bad, base=0)
 
 
 def test_each_algorithm_gets_a_valid_recipe_with_the_same_budget(base, tmp_path):
     recipes = {
-        name: recipe_from_dict(lib.run_recipe_dict(base, name, 7, tmp_path / name), source=base.source)
-        for name in lib.ALGORITHMS
+        name: recipe_from_dict(run_recipe_dict(base, name, 7, tmp_path / name), source=base.source)
+        for name in ALGORITHMS
     }
     for name, recipe in recipes.items():
         assert recipe.algorithm.name == name
@@ -57,8 +59,8 @@ def test_each_algorithm_gets_a_valid_recipe_with_the_same_budget(base, tmp_path)
         assert (recipe.algorithm.num_generations, recipe.training.max_steps) == (2, 8)
     assert recipes["gnivo"].algorithm.alpha == 0.3  # the recipe's GN-IVO settings reach GN-IVO
     # The baselines drop GN-IVO-only keys (the recipe would be rejected with them).
-    assert "alpha" not in lib.run_recipe_dict(base, "grpo", 0, tmp_path)["algorithm"]
-    assert "prefix" not in lib.run_recipe_dict(base, "gnivo-onestep", 0, tmp_path)["algorithm"]
+    assert "alpha" not in run_recipe_dict(base, "grpo", 0, tmp_path)["algorithm"]
+    assert "prefix" not in run_recipe_dict(base, "gnivo-onestep", 0, tmp_path)["algorithm"]
 
 
 # ---- the grid loop -----------------------------------------------------------------------------------
@@ -67,7 +69,7 @@ def test_each_algorithm_gets_a_valid_recipe_with_the_same_budget(base, tmp_path)
 def test_compare_trains_every_algorithm_and_seed_and_writes_the_outputs(base, tmp_path):
     out = tmp_path / "cmp"
     launcher = FakeLauncher()
-    result = lib.run_compare(base, ["gnivo", "grpo"], [0, 1], out, launcher=launcher)
+    result = run_compare(base, ["gnivo", "grpo"], [0, 1], out, launcher=launcher)
 
     # Seed by seed, so a grid stopped midway still has every algorithm.
     assert launcher.calls == [("gnivo", 0, False), ("grpo", 0, False), ("gnivo", 1, False), ("grpo", 1, False)]
@@ -91,7 +93,7 @@ def test_compare_trains_every_algorithm_and_seed_and_writes_the_outputs(base, tm
 def test_a_failed_run_is_reported_and_the_rest_go_on(base, tmp_path):
     out = tmp_path / "cmp"
     launcher = FakeLauncher(fail={("grpo", 0)})
-    result = lib.run_compare(base, ["gnivo", "grpo", "rloo"], [0], out, launcher=launcher)
+    result = run_compare(base, ["gnivo", "grpo", "rloo"], [0], out, launcher=launcher)
     assert [o.status for o in result.outcomes] == ["trained", "failed", "trained"]
     assert [o.run.algorithm for o in result.failures] == ["grpo"]
     assert "reward server unreachable" in result.failures[0].error
@@ -105,30 +107,30 @@ def test_an_unexpected_exception_is_a_failure_too(base, tmp_path):
     def broken(run, resume):
         raise RuntimeError("CUDA error: device-side assert")
 
-    result = lib.run_compare(base, ["gnivo"], [0], tmp_path / "cmp", launcher=broken)
+    result = run_compare(base, ["gnivo"], [0], tmp_path / "cmp", launcher=broken)
     assert result.failures[0].error == "RuntimeError: CUDA error: device-side assert"
     assert result.comparison is None and not (tmp_path / "cmp" / "compare.png").exists()
 
 
 def test_a_rerun_skips_finished_runs_and_retries_failed_ones(base, tmp_path):
     out = tmp_path / "cmp"
-    lib.run_compare(base, ["gnivo", "grpo"], [0], out, launcher=FakeLauncher(fail={("grpo", 0)}))
+    run_compare(base, ["gnivo", "grpo"], [0], out, launcher=FakeLauncher(fail={("grpo", 0)}))
     (out / "compare.png").unlink()
     again = FakeLauncher()
-    result = lib.run_compare(base, ["gnivo", "grpo"], [0], out, launcher=again)
+    result = run_compare(base, ["gnivo", "grpo"], [0], out, launcher=again)
     assert again.calls == [("grpo", 0, False)]  # the failed run left no checkpoint: restarted from scratch
     assert [o.status for o in result.outcomes] == ["skipped", "trained"]
     assert (out / "compare.png").is_file()
     third = FakeLauncher()
-    result = lib.run_compare(base, ["gnivo", "grpo"], [0], out, launcher=third)
+    result = run_compare(base, ["gnivo", "grpo"], [0], out, launcher=third)
     assert third.calls == [] and {o.status for o in result.outcomes} == {"skipped"}
     assert "| grpo | 1 |" in (out / "summary.md").read_text()
 
 
 def test_an_interrupted_run_resumes_from_its_checkpoint(base, tmp_path):
     out = tmp_path / "cmp"
-    path = lib.run_dir(out, "gnivo", 0)
-    recipe = recipe_from_dict(lib.run_recipe_dict(base, "gnivo", 0, path), source=base.source)
+    path = run_dir(out, "gnivo", 0)
+    recipe = recipe_from_dict(run_recipe_dict(base, "gnivo", 0, path), source=base.source)
     write_run(path, "gnivo", 0, [0.1, 0.2], finished=False, recipe_yaml=recipe.to_yaml())
     (path / "checkpoint-2").mkdir()
     seen = []
@@ -137,54 +139,54 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(base, tmp_path):
         seen.append((resume, sorted(p.name for p in run.path.iterdir())))
         write_run(run.path, run.algorithm, run.seed, [0.1, 0.2, 0.3], recipe_yaml=run.recipe.to_yaml())
 
-    plan = lib.plan_runs(base, ["gnivo"], [0], out)
+    plan = plan_runs(base, ["gnivo"], [0], out)
     assert plan[0].state == "resume"
-    result = lib.run_compare(base, ["gnivo"], [0], out, launcher=launcher)
+    result = run_compare(base, ["gnivo"], [0], out, launcher=launcher)
     assert seen == [(True, ["checkpoint-2", "metrics.jsonl", "recipe.yaml"])]
     assert result.outcomes[0].status == "resumed"
 
 
 def test_a_rerun_with_a_changed_recipe_is_refused_before_training(base, tmp_path):
     out = tmp_path / "cmp"
-    lib.run_compare(base, ["gnivo"], [0], out, launcher=FakeLauncher())
+    run_compare(base, ["gnivo"], [0], out, launcher=FakeLauncher())
     changed = base.with_overrides(["training.learning_rate=0.5"])
     launcher = FakeLauncher()
     with pytest.raises(GnivoError, match=r"different recipe \(training.learning_rate: 1e-05 -> 0.5\)"):
-        lib.run_compare(changed, ["gnivo"], [0], out, launcher=launcher)
+        run_compare(changed, ["gnivo"], [0], out, launcher=launcher)
     assert launcher.calls == []
 
 
 def test_a_run_recorded_before_a_recipe_key_existed_still_matches(base, tmp_path):
     out = tmp_path / "cmp"
-    lib.run_compare(base, ["gnivo"], [0], out, launcher=FakeLauncher())
+    run_compare(base, ["gnivo"], [0], out, launcher=FakeLauncher())
     recorded = out / "gnivo" / "seed-0" / "recipe.yaml"
     old = yaml.safe_load(recorded.read_text())
     del old["generation"]["vllm_server_timeout"]  # as a version without that key wrote it
     recorded.write_text(yaml.safe_dump(old))
-    assert lib.plan_runs(base, ["gnivo"], [0], out)[0].state == "finished"
+    assert plan_runs(base, ["gnivo"], [0], out)[0].state == "finished"
     old["generation"]["vllm_server_timeout"] = 5.0  # a value other than the default is a different experiment
     recorded.write_text(yaml.safe_dump(old))
     with pytest.raises(GnivoError, match=r"generation.vllm_server_timeout: 5.0 -> 240.0"):
-        lib.plan_runs(base, ["gnivo"], [0], out)
+        plan_runs(base, ["gnivo"], [0], out)
 
 
 def test_in_process_launcher_calls_train_with_the_run_recipe(base, tmp_path, monkeypatch):
-    import gnivo_cli.training
+    import gnivo_cli.training.train
 
     calls = []
-    monkeypatch.setattr(gnivo_cli.training, "train", lambda recipe, resume=False: calls.append((recipe, resume)))
-    run = lib.plan_runs(base, ["rloo"], [3], tmp_path / "cmp")[0]
-    lib.launch_in_process(run, False)
+    monkeypatch.setattr(gnivo_cli.training.train, "train", lambda recipe, resume=False: calls.append((recipe, resume)))
+    run = plan_runs(base, ["rloo"], [3], tmp_path / "cmp")[0]
+    launch_in_process(run, False)
     assert calls == [(run.recipe, False)]
     assert calls[0][0].algorithm.name == "rloo" and calls[0][0].training.seed == 3
 
 
 def test_the_training_process_reports_a_bad_recipe_as_a_failure(base, tmp_path):
     # The real subprocess path: the child rebuilds the recipe, fails validation, and says why.
-    run = lib.plan_runs(base, ["gnivo"], [0], tmp_path / "cmp")[0]
+    run = plan_runs(base, ["gnivo"], [0], tmp_path / "cmp")[0]
     run.raw["training"]["max_steps"] = 0
-    with pytest.raises(lib.RunFailed, match=r"training.max_steps: must be >= 1"):
-        lib.launch_subprocess(run, False)
+    with pytest.raises(RunFailed, match=r"training.max_steps: must be >= 1"):
+        launch_subprocess(run, False)
 
 
 # ---- aggregation -------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from gnivo_cli.data import ArithmeticTask, build_prompts, load_rows, read_json_rows, render_prompt
+from gnivo_cli.data.loading import ArithmeticTask, build_prompts, load_rows, read_json_rows, render_prompt
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe import DataSection
+from gnivo_cli.recipe.loader import DataSection
 
 
 def test_arithmetic_rows_are_deterministic_and_correct():

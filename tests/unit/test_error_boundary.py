@@ -6,7 +6,7 @@ import pytest
 
 import gnivo_cli.cli as cli
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.paths import check_output_dir, check_output_file
+from gnivo_cli.files.paths import check_output_dir, check_output_file
 
 
 def _run(monkeypatch, capsys, error: BaseException, *args: str) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gnivo_cli.engine.config import GRPO_LOSS_OPTIONS, GNIVOConfig
+from gnivo_cli.algorithms.gnivo.config import GRPO_LOSS_OPTIONS, GNIVOConfig
 
 
 def config(tmp_path, **overrides) -> GNIVOConfig:

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from transformers import TrainerControl, TrainerState
 
-from gnivo_cli.engine.run_state import GracefulStop, steps_per_batch
-from gnivo_cli.training import trainer_config
+from gnivo_cli.training.checkpoint_state import GracefulStop, steps_per_batch
+from gnivo_cli.training.train import trainer_config
 from tests.unit.test_algorithms import recipe_for
 
 
@@ -60,16 +60,16 @@ def test_checkpoints_fall_between_generated_batches(tmp_path):
 
 @pytest.mark.parametrize(("checkpoint_step", "warned"), [(4, False), (3, True)])
 def test_a_resume_inside_a_batch_says_a_new_batch_is_generated(tmp_path, checkpoint_step, warned):
-    from gnivo_cli import rundir
-    from gnivo_cli.resume import plan_start
+    from gnivo_cli.training import run_files
+    from gnivo_cli.training.resume import plan_start
 
     run = tmp_path / "run"
     recipe = recipe_for("gnivo", num_iterations=2).with_overrides(
         [f"training.output_dir={run}", "training.max_steps=6"]
     )
     (run / f"checkpoint-{checkpoint_step}").mkdir(parents=True)
-    (run / f"checkpoint-{checkpoint_step}" / rundir.CHECKPOINT_STATE_FILE).write_text("{}")
-    (run / rundir.RECIPE_FILE).write_text(recipe.to_yaml())
+    (run / f"checkpoint-{checkpoint_step}" / run_files.CHECKPOINT_STATE_FILE).write_text("{}")
+    (run / run_files.RECIPE_FILE).write_text(recipe.to_yaml())
     plan = plan_start(recipe, run, resume=True)
     assert plan.start_step == checkpoint_step
     assert any("training goes on with a new batch" in note for note in plan.notes) is warned

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gnivo_cli import gnivo_loss
-from gnivo_cli.engine.loss import gnivo_loss_terms, group_weights, masked_k3_kl, prefix_log_ratios
+from gnivo_cli.algorithms.gnivo.loss import gnivo_loss_terms, group_weights, masked_k3_kl, prefix_log_ratios
 
 
 def _softmax(xs):
@@ -103,7 +103,7 @@ def test_gradient_at_old_policy_is_reinforce_with_advantage_w_minus_uniform():
 
 
 def test_gradient_at_old_policy_through_a_real_model(tiny_tokenizer):
-    from gnivo_cli.tiny_models import tiny_causal_lm
+    from gnivo_cli.models.tiny import tiny_causal_lm
 
     model = tiny_causal_lm(tiny_tokenizer, seed=3)
     torch.manual_seed(3)
@@ -382,7 +382,7 @@ def test_combine_rewards_skips_none_and_fills_unscorable_with_the_group_mean():
             [nan, nan],
         ]
     )
-    from gnivo_cli.engine.loss import combine_rewards
+    from gnivo_cli.algorithms.gnivo.loss import combine_rewards
 
     rewards = combine_rewards(per_func, torch.tensor([1.0, 0.5]), group_size=3)
     mean = (2.0 + 2.0) / 2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rewards.math import MathReward
+from rewards.math.reward import MathReward
 
 PAIRS_FILE = Path(__file__).resolve().parents[1] / "data" / "math_answer_pairs.jsonl"
 PAIRS = [json.loads(line) for line in PAIRS_FILE.read_text().splitlines() if line.strip()]

@@ -1,4 +1,4 @@
-"""Equivalence (`rewards._math_equiv` after `rewards._math_quick`), category by category, both ways,
+"""Equivalence (`rewards.math.equivalence` after `rewards.math.quick`), category by category, both ways,
 checked end to end through the reward as training and evaluation see it."""
 
 from __future__ import annotations
@@ -149,13 +149,13 @@ def test_not_equal(reward, answer, gold):
     [("i(2-i)", "1+2i", True), ("2+i", "1+2i", False), ("i^2", "-1", True), ("\\sqrt{-4}", "2i", True)],
 )
 def test_i_is_the_imaginary_unit(pred, gold, expected):
-    from rewards._math_equiv import equivalent
+    from rewards.math.equivalence import equivalent
 
     assert equivalent(pred, gold) is expected
 
 
 def test_intervals_whose_ends_surely_differ_are_not_equal_without_math_verify():
-    from rewards._math_equiv import _intervals_differ, _parse
+    from rewards.math.equivalence import _intervals_differ, _parse
 
     far_end = _parse("[2^{\\frac{1}{2^{1000}}},\\infty)")[0]  # 1 + 7e-302: Math-Verify runs for minutes
     assert _intervals_differ(far_end, _parse("[1,+\\infty)")[0])

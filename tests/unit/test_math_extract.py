@@ -1,10 +1,10 @@
-"""Finding the answer in a completion (`rewards._math_extract`): boxes, fallbacks, the text after </think>."""
+"""Finding the answer in a completion (`rewards.math.extract`): boxes, fallbacks, the text after </think>."""
 
 from __future__ import annotations
 
 import pytest
 
-from rewards._math_extract import (
+from rewards.math.extract import (
     all_boxed,
     answer_is,
     extract_answer,
@@ -14,7 +14,7 @@ from rewards._math_extract import (
     split_answer,
     top_level_parts,
 )
-from rewards._math_gold import after_hashes, solution_answer
+from rewards.math.gold import after_hashes, solution_answer
 
 # -- extraction ----------------------------------------------------------------------------------------
 
@@ -180,8 +180,8 @@ def test_last_number_keeps_the_structure_it_belongs_to(text, expected):
     assert last_number(text) == expected
 
 
-def test_gnivo_eval_reads_answers_with_the_same_extractor():
-    from gnivo_cli.evaluation import benchmarks
+def test_gnivo_eval_reads_gold_answers_with_the_same_extractor():
+    from gnivo_cli.evaluation.benchmark_spec import LAST_BOXED
 
-    assert benchmarks.last_boxed is last_boxed
-    assert benchmarks.last_boxed("so \\boxed {5}.") == "5"
+    for text in ("so \\boxed {5}.", "\\boxed{\\frac{1}{2}} at last", "\\fbox{x+1}"):
+        assert LAST_BOXED.extract(text) == last_boxed(text)

@@ -1,4 +1,4 @@
-"""Hard time limits (`rewards._math_pool`): a stuck worker is killed, an outer timer survives."""
+"""Hard time limits (`rewards.math.pool`): a stuck worker is killed, an outer timer survives."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def stubborn(seconds: float) -> str:
 
 
 def test_a_stuck_worker_is_killed_and_replaced():
-    from rewards._math_pool import WorkerPool
+    from rewards.math.pool import WorkerPool
 
     pool = WorkerPool(f"{__name__}:stubborn", workers=1, timeout=0.2, grace=0.2)
     try:
@@ -30,7 +30,7 @@ def test_a_stuck_worker_is_killed_and_replaced():
 
 
 def test_an_outer_timer_survives_a_check():
-    from rewards._math_pool import run_with_timer
+    from rewards.math.pool import run_with_timer
 
     fired = []
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))

@@ -1,4 +1,4 @@
-"""Cheap comparison in plain Python (`rewards._math_quick`): normalization rewrites, exact numbers, clock
+"""Cheap comparison in plain Python (`rewards.math.quick`): normalization rewrites, exact numbers, clock
 times, intervals/tuples/lists of exact numbers, and the numeric tolerance convention."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from rewards._math_quick import clean, clock_seconds, decide, exact_number
+from rewards.math.quick import clean, clock_seconds, decide, exact_number
 
 
 @pytest.mark.parametrize(

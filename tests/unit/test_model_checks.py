@@ -7,10 +7,10 @@ import shutil
 import pytest
 from datasets import Dataset
 
-from gnivo_cli import models
 from gnivo_cli.errors import GnivoError, ModelNotFoundError, RecipeError
-from gnivo_cli.model_checks import check_against_model, longest_prompt, lora_target_problem
-from gnivo_cli.recipe import recipe_from_dict
+from gnivo_cli.models import loading
+from gnivo_cli.models.checks import check_against_model, longest_prompt, lora_target_problem
+from gnivo_cli.recipe.loader import recipe_from_dict
 
 MODULES = ["", "model", "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj", "lm_head"]
 
@@ -38,7 +38,7 @@ def _recipe(tmp_path, model_dir, **sections):
 
 
 def test_checks_against_the_loaded_model(tmp_path, tiny_model_dir):
-    model, tokenizer = models.load_model_and_tokenizer(str(tiny_model_dir))
+    model, tokenizer = loading.load_model_and_tokenizer(str(tiny_model_dir))
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": "What is 1 + 2?"}]}])
     longest = longest_prompt(tokenizer, dataset)
     assert longest == len(
@@ -68,10 +68,10 @@ def test_safetensors_are_preferred_and_remote_code_warns(tmp_path, tiny_model_di
         return real(path, **kwargs)
 
     monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", spy)
-    models.load_causal_lm(str(folder))
+    loading.load_causal_lm(str(folder))
     assert seen["use_safetensors"] is True and seen["trust_remote_code"] is False
     assert "trust_remote_code" not in capsys.readouterr().err
-    models.load_causal_lm(str(folder), trust_remote_code=True)
+    loading.load_causal_lm(str(folder), trust_remote_code=True)
     assert seen["trust_remote_code"] is True
     assert "warning: trust_remote_code is on" in capsys.readouterr().err
 
@@ -81,13 +81,13 @@ def test_broken_model_folders_are_one_line_errors(tmp_path, tiny_model_dir):
     no_tokenizer.mkdir()
     shutil.copy(tiny_model_dir / "config.json", no_tokenizer)
     with pytest.raises(ModelNotFoundError, match="holds no tokenizer"):
-        models.load_tokenizer(str(no_tokenizer))
+        loading.load_tokenizer(str(no_tokenizer))
     truncated = tmp_path / "truncated"
     shutil.copytree(tiny_model_dir, truncated)
     weights = truncated / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ModelNotFoundError, match=r"could not load the model from .*truncated \(Safetensor") as info:
-        models.load_causal_lm(str(truncated))
+        loading.load_causal_lm(str(truncated))
     assert "\n" not in str(info.value)
 
 
@@ -100,5 +100,5 @@ def test_a_device_this_machine_lacks_is_refused_before_loading(device, message, 
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     with pytest.raises(GnivoError, match=rf"--device '{device}': .*{message}"):
-        models.check_device(device)
-    models.check_device("cpu")
+        loading.check_device(device)
+    loading.check_device("cpu")

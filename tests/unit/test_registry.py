@@ -78,9 +78,9 @@ def _by_name():
 def test_builtin_rewards_are_plugins_like_any_other():
     infos = _by_name()
     builtins = {
-        "math": "rewards.math:MathReward",
+        "math": "rewards.math.reward:MathReward",
         "reward-model": "rewards.reward_model:RewardModelReward",
-        "steps": "rewards.steps:StepsReward",
+        "steps": "rewards.synthetic_steps:StepsReward",
     }
     for name, value in builtins.items():
         assert infos[name].distribution == "gnivo"
@@ -206,5 +206,11 @@ def test_rewards_list_cli(install, capsys):
 def test_rewards_show_cli(capsys):
     assert run(["rewards", "show", "math"]) == 0
     out = capsys.readouterr().out
-    for expected in ("rewards.math:MathReward", "answer_column", "fallback_correct", "timeout", "Seconds allowed"):
+    for expected in (
+        "rewards.math.reward:MathReward",
+        "answer_column",
+        "fallback_correct",
+        "timeout",
+        "Seconds allowed",
+    ):
         assert expected in out

@@ -1,4 +1,4 @@
-"""The `math` reward (`rewards.math`): gold answers, reward values, parameters, metrics, robustness."""
+"""The `math` reward (`rewards.math.reward`): gold answers, reward values, parameters, metrics, robustness."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from gnivo_cli.errors import GnivoError
-from rewards.math import MathReward, Verdict, gold_answers
+from rewards.math.reward import MathReward, Verdict, gold_answers
 from rewards.registry import reward_param_problems
 from tests.math_helpers import is_correct, warmed_up_reward
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.tiny_models import tiny_llama_config, tiny_tokenizer
+from gnivo_cli.models.tiny import tiny_llama_config, tiny_tokenizer
 from rewards.registry import load_reward, reward_param_problems
 
 PROMPTS = ["What is 2 + 2?", "Name a colour.", "Say hi.", "Count to three, please, slowly and clearly."]
@@ -177,7 +177,7 @@ def test_in_training_the_chat_template_sees_the_roles(chat_rm):
     # What `gnivo train` passes: system + user messages, the completion as an assistant message.
     from transformers import AutoTokenizer
 
-    from gnivo_cli.engine.reward_funcs import TrlRewardFunction
+    from gnivo_cli.algorithms.reward_functions import TrlRewardFunction
 
     prompts = [[{"role": "system", "content": "Be brief."}, {"role": "user", "content": p}] for p in PROMPTS]
     completions = [[{"role": "assistant", "content": c}] for c in COMPLETIONS]

@@ -1,4 +1,4 @@
-"""`gnivo_cli.scoring`: scoring JSONL files with any reward, safely."""
+"""`gnivo_cli.scoring.score`: scoring JSONL files with any reward, safely."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.scoring import default_output, parse_params, score_file
+from gnivo_cli.scoring.score import default_output, parse_params, score_file
 from rewards.base import Reward, RewardParams
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from gnivo_cli.engine.callbacks import BOXED_CORRECT_SHARE, StepCounters
+from gnivo_cli.training.callbacks import BOXED_CORRECT_SHARE, StepCounters
 
 
 class FakeFunction:

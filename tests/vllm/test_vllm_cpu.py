@@ -56,8 +56,8 @@ def test_eval_with_vllm_writes_samples_and_agrees_with_hf_when_greedy(tmp_path):
 def test_gnivo_training_with_colocated_vllm_syncs_weights(tmp_path):
     import torch
 
-    from gnivo_cli.recipe import load_recipe
-    from gnivo_cli.training import build_trainer
+    from gnivo_cli.recipe.loader import load_recipe
+    from gnivo_cli.training.train import build_trainer
 
     run = tmp_path / "run"
     recipe_file = tmp_path / "vllm.yaml"

@@ -75,9 +75,9 @@ def test_the_terse_benchmark_is_registered_and_reads_its_rows():
 @pytest.mark.slow
 def test_trains_a_few_steps_with_the_reward(tmp_path):
     # A tiny model built locally: the plugin in a real training loop, with no download.
-    from gnivo_cli.recipe import recipe_from_dict
-    from gnivo_cli.tiny_models import save_tiny_model
-    from gnivo_cli.training import train
+    from gnivo_cli.models.tiny import save_tiny_model
+    from gnivo_cli.recipe.loader import recipe_from_dict
+    from gnivo_cli.training.train import train
 
     model = save_tiny_model(tmp_path / "tiny")
     recipe = recipe_from_dict(

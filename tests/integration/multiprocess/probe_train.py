@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from gnivo_cli.engine.trainer import GNIVOTrainer
-from gnivo_cli.recipe import load_recipe
-from gnivo_cli.training import train
+from gnivo_cli.algorithms.gnivo.trainer import GNIVOTrainer
+from gnivo_cli.recipe.loader import load_recipe
+from gnivo_cli.training.train import train
 
 loss_calls: list[dict] = []
 _original_compute_loss = GNIVOTrainer._compute_loss

@@ -7,7 +7,7 @@ template, and the score that counts as correct (`pass_score`: exactly the asked 
 
 from __future__ import annotations
 
-from gnivo_cli.evaluation.benchmarks import Benchmark
+from gnivo_cli.evaluation import Benchmark
 
 __all__ = ["TERSE"]
 

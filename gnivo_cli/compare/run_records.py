@@ -1,0 +1,83 @@
+"""Training runs as `gnivo plot` and `gnivo compare` read them: a `gnivo train` output dir (see
+`gnivo_cli.training.run_files`), with the algorithm and seed that produced it. Reads files only (no torch).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gnivo_cli.errors import GnivoError
+from gnivo_cli.training.run_files import METRICS_FILE, RECIPE_FILE, SUMMARY_FILE, read_metrics, read_recipe
+
+
+@dataclass
+class Run:
+    """One training output dir: its per-step metrics and, when finished, its summary."""
+
+    path: Path
+    algorithm: str
+    seed: int | None
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+    def series(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one metric, skipping rows where it is missing or not a finite number."""
+        steps, values = [], []
+        for index, row in enumerate(self.rows):
+            value = row.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                steps.append(row.get("step", index + 1))
+                values.append(float(value))
+        return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+
+
+def load_run(path: Path) -> Run:
+    """Read one run dir. The algorithm and seed come from summary.json, else from recipe.yaml."""
+    if not (path / METRICS_FILE).is_file():
+        raise GnivoError(f"{path}: no {METRICS_FILE} (not a gnivo training output dir)")
+    rows = read_metrics(path)  # a run still training may have half a last line: that row is not there yet
+    summary = _read_json(path / SUMMARY_FILE)
+    recipe = read_recipe(path) or {}
+    algorithm = (summary or {}).get("algorithm") or ((recipe.get("algorithm") or {}).get("name"))
+    if not algorithm:
+        raise GnivoError(f"{path}: cannot tell the algorithm (no {SUMMARY_FILE} or {RECIPE_FILE} naming it)")
+    seed = (summary or {}).get("seed", ((recipe.get("training") or {}).get("seed")))
+    return Run(path=path, algorithm=str(algorithm), seed=seed, rows=rows, summary=summary)
+
+
+def find_runs(paths: Iterable[Path]) -> list[Run]:
+    """Runs under the given paths: each is a run dir, or a dir searched for run dirs (e.g. a compare dir)."""
+    runs: list[Run] = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise GnivoError(f"{path}: no such file or directory")
+        if (path / METRICS_FILE).is_file():
+            runs.append(load_run(path))
+            continue
+        found = sorted(metrics.parent for metrics in path.rglob(METRICS_FILE))
+        if not found:
+            raise GnivoError(f"{path}: no training runs found (no {METRICS_FILE} in it or below it)")
+        runs.extend(load_run(run_dir) for run_dir in found)
+    return runs
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise GnivoError(f"{path}: not valid JSON ({error.msg})") from None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,1 @@
+"""Training prompts: data sources, synthetic tasks, and the prompts built from them."""

@@ -1,0 +1,1 @@
+"""Recipes: strict YAML -> typed, validated sections, checked before anything loads."""

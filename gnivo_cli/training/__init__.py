@@ -1,0 +1,1 @@
+"""A training run: starting or resuming it, its output directory, callbacks, checkpoints, launching."""

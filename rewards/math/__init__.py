@@ -1,0 +1,1 @@
+"""The `math` reward: answer extraction, gold answers, equivalence checks, worker processes."""
