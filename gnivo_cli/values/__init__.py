@@ -1,0 +1,11 @@
+"""`gnivo values`: a trained policy read as a step-level value model, α·log π_θ(y<t)/π_ref(y<t).
+
+- `maths`: per-token log-ratios -> prefix values -> step values and changes -> completion scores (numpy only);
+- `target`: what MODEL_OR_RUN names: the policy, its reference, the scale, the step unit and the rewards;
+- `scorer`: batched forward passes of the policy and the reference over prompt + completion;
+- `sources`: the prompts and completions to read (`--prompt`, `--data`, an eval folder, a run's log);
+- `compute`: the library call that ties them together into a `ValuesReport` (`report`);
+- `terminal`, `html`, `plot`, `export`: the report in the terminal, as one page, as a figure, as JSON.
+
+See docs/values.md for what the numbers mean.
+"""

@@ -1,0 +1,144 @@
+"""The policy and its reference, loaded once, and their per-token log-probabilities over completions.
+
+Each forward pass is batched: sequences (prompt + completion) are sorted by length, cut into batches,
+right-padded, and run once through the policy and once through the reference. With a LoRA policy the
+reference pass is the same model under peft's `disable_adapter()`: one load, no second copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from gnivo_cli.errors import GnivoError
+from gnivo_cli.values.target import ADAPTER_DISABLED, ValueTarget
+
+#: Sequences per forward pass.
+DEFAULT_BATCH_SIZE = 8
+
+
+@dataclass(frozen=True)
+class SequenceLogProbs:
+    """log π(y_j | x, y<j) of each completion token, under the policy and under the reference."""
+
+    policy: list[float]
+    reference: list[float]
+
+
+class ValueScorer:
+    """Holds the policy (and the reference, unless it is the policy with its adapter disabled)."""
+
+    def __init__(self, policy: Any, tokenizer: Any, reference: Any = None, *, batch_size: int = DEFAULT_BATCH_SIZE):
+        if reference is None and not hasattr(policy, "disable_adapter"):
+            raise GnivoError(
+                "the policy has no adapter to disable, so it cannot be its own reference; pass --ref MODEL"
+            )
+        self.policy = policy.eval()
+        self.reference = reference.eval() if reference is not None else None
+        self.tokenizer = tokenizer
+        self.batch_size = max(1, batch_size)
+
+    @classmethod
+    def load(
+        cls,
+        target: ValueTarget,
+        *,
+        dtype: str | None = None,
+        device: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> ValueScorer:
+        """Load the target's policy and reference; a reference with another tokenizer is refused."""
+        from gnivo_cli.models.loading import load_causal_lm, load_tokenizer
+
+        device = device or _default_device()
+        tokenizer = load_tokenizer(target.policy)
+        policy = load_causal_lm(target.policy, dtype=dtype, device=device)
+        reference = None
+        if target.reference != ADAPTER_DISABLED:
+            check_same_tokenizer(tokenizer, load_tokenizer(target.reference), target.policy, target.reference)
+            reference = load_causal_lm(target.reference, dtype=dtype, device=device)
+        elif not hasattr(policy, "disable_adapter"):
+            raise GnivoError(f"{target.policy}: not an adapter, so it cannot be its own reference; pass --ref MODEL")
+        return cls(policy, tokenizer, reference, batch_size=batch_size)
+
+    @property
+    def context_length(self) -> int | None:
+        from gnivo_cli.models.checks import context_length
+
+        lengths = [n for n in (context_length(self.policy), context_length(self.reference)) if n is not None]
+        return min(lengths, default=None)
+
+    def log_probs(self, sequences: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[SequenceLogProbs]:
+        """Per-token log-probs of each (prompt ids, completion ids) under the policy and the reference."""
+        order = sorted(range(len(sequences)), key=lambda i: -(len(sequences[i][0]) + len(sequences[i][1])))
+        results: list[SequenceLogProbs | None] = [None] * len(sequences)
+        for start in range(0, len(order), self.batch_size):
+            batch = [sequences[i] for i in order[start : start + self.batch_size]]
+            policy = self._batch_logps(self.policy, batch)
+            with self._reference() as reference:
+                ref = self._batch_logps(reference, batch)
+            for index, p, r in zip(order[start : start + self.batch_size], policy, ref, strict=True):
+                results[index] = SequenceLogProbs(p, r)
+        return [result for result in results if result is not None]
+
+    @contextmanager
+    def _reference(self) -> Iterator[Any]:
+        if self.reference is not None:
+            yield self.reference
+            return
+        with self.policy.disable_adapter():
+            yield self.policy
+
+    def _batch_logps(self, model: Any, batch: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[list[float]]:
+        import torch
+
+        lengths = [len(prompt) + len(completion) for prompt, completion in batch]
+        width = max(lengths)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (prompt, completion) in enumerate(batch):  # right padding: positions count from 0 in every row
+            ids[row, : lengths[row]] = torch.tensor([*prompt, *completion], dtype=torch.long)
+            mask[row, : lengths[row]] = 1
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        out = []
+        for row, (prompt, completion) in enumerate(batch):
+            if not completion:
+                out.append([])
+                continue
+            # The logits at position p predict token p + 1: the completion's tokens from the prompt's last one on.
+            start = len(prompt) - 1
+            rows = logits[row, start : start + len(completion)].float()
+            targets = torch.tensor(list(completion), device=rows.device)
+            picked = rows.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(rows, dim=-1)
+            out.append(picked.double().cpu().tolist())
+        return out
+
+    def close(self) -> None:
+        self.policy = self.reference = None
+
+
+def check_same_tokenizer(policy: Any, reference: Any, policy_name: str, reference_name: str) -> None:
+    """Log-ratios compare the same token ids under both models: their vocabularies must be the same."""
+    mine, theirs = policy.get_vocab(), reference.get_vocab()
+    if mine == theirs:
+        return
+    if len(mine) != len(theirs):
+        detail = f"{len(mine)} tokens against {len(theirs)}"
+    else:
+        token = next(t for t in sorted(mine) if theirs.get(t) != mine[t])
+        detail = f"token {token!r} is id {mine[token]} in one and {theirs.get(token)} in the other"
+    raise GnivoError(
+        f"the reference {reference_name} has another tokenizer than the policy {policy_name} ({detail}); "
+        "log-ratios need the same tokens under both: pass the model the policy was trained from as --ref"
+    )
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
