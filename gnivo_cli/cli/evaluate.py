@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.evaluation.results import SCORE_PREFIXES
 from gnivo_cli.evaluation.settings import EvalSettings
 
 if TYPE_CHECKING:
@@ -106,10 +107,18 @@ def evaluate(
             rich_help_panel=_GEN,
         ),
     ] = None,
+    value_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--value-ref",
+            help="Also pick 1 of k by implicit value (docs/values.md) against this reference model; none: off.",
+            show_default="a gnivo run's own base model, else none",
+        ),
+    ] = None,
     list_benchmarks: Annotated[bool, typer.Option("--list", help="List the benchmarks and exit.")] = False,
 ) -> None:
     """Evaluate a model on a benchmark: sample N answers per problem, judge them with the benchmark's
-    reward, report pass@k and avg@N.
+    reward, report pass@k, avg@N and maj@k (and, for a gnivo run, the pick of k by implicit value).
 
     Example: gnivo eval --bench aime24 --pass-at 1 --pass-at 3
     """
@@ -144,6 +153,7 @@ def evaluate(
         system_prompt=system_prompt,
         dtype=dtype,
         device=device,
+        value_ref=value_ref,
     )
     if num_processes is not None and not in_launched_worker():
         if settings.backend != "hf":
@@ -177,8 +187,8 @@ def results_table(results: dict[str, Any]) -> Table:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in results.items():
-        if key.startswith(("pass@", "avg@")):
-            table.add_row(f"[bold]{key}[/]", f"[bold]{100 * value:.1f}%[/]")
+        if key.startswith(SCORE_PREFIXES):
+            table.add_row(f"[bold]{_score_label(key)}[/]", f"[bold]{100 * value:.1f}%[/]")
     table.add_section()
     table.add_row("problems", str(results["num_problems"]))
     table.add_row("samples per problem", str(results["samples_per_problem"]))
@@ -196,6 +206,13 @@ def results_table(results: dict[str, Any]) -> Table:
         table.add_row("samples", generated)
         table.add_row("time", f"{timing['seconds']:.1f} s" + (f" ({rate:.2f} samples/s)" if rate else ""))
     return table
+
+
+def _score_label(key: str) -> str:
+    """`value_min@4` -> `best of 4 by lowest step value`; pass@k, avg@N and maj@k as they are."""
+    name, _, k = key.partition("@")
+    readings = {"value_min": "lowest step value", "value_final": "final value"}
+    return f"best of {k} by {readings[name]}" if name in readings else key
 
 
 def benchmarks_table() -> Table:

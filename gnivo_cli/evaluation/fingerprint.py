@@ -30,8 +30,11 @@ def run_fingerprint(
     reward_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything that decides the samples and their scores (recorded in the folder's run.json)."""
+    values = {k: v for k, v in settings.as_dict().items() if k not in _EXECUTION_ONLY}
+    if not settings.values_on:
+        values.pop("value_ref")  # samples without values are those of every evaluation before reranking existed
     return {
-        **{k: v for k, v in settings.as_dict().items() if k not in _EXECUTION_ONLY},
+        **values,
         "model": weights_fingerprint(settings.model),
         "reward": {"name": benchmark.reward, "params": {**benchmark.reward_params, **(reward_params or {})}},
         "problems": problems_digest(problems),

@@ -1,4 +1,5 @@
-"""results.json's scores and counts, from the sample rows: pass@k, avg@N and how the samples ended."""
+"""results.json's scores and counts, from the sample rows: pass@k, avg@N, maj@k, reranking by implicit value,
+and how the samples ended."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from typing import Any
 
 from gnivo_cli.evaluation.benchmark_spec import Benchmark, Problem
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k
+from gnivo_cli.evaluation.reranking import VALUE_FIELDS, majority_scores, selection_ks, value_scores
 from gnivo_cli.evaluation.settings import EvalSettings
+
+#: The keys of results.json that are scores (what `EvalResult.scores` and the results table show).
+SCORE_PREFIXES = ("pass@", "avg@", "maj@", "value_min@", "value_final@")
 
 
 def summarize(
@@ -38,6 +43,14 @@ def summarize(
     for k in settings.pass_at:
         results[f"pass@{k}"] = mean_pass_at_k(counts, n, k)
     results[f"avg@{n}"] = avg_at_n(counts, n)
+    grouped: dict[str, list[dict[str, Any]]] = {p.id: [] for p in problems}
+    for row in rows:
+        grouped[row["problem_id"]].append(row)
+    ks = selection_ks(settings.pass_at, n)
+    if rows and all("reward" not in row for row in rows):  # judged with extracted answers: they can vote
+        results.update(majority_scores(list(grouped.values()), ks))
+    if rows and all(field in row for row in rows for field in VALUE_FIELDS):
+        results.update(value_scores(list(grouped.values()), ks))
     results["num_correct"] = sum(counts)
     results["problems_solved"] = sum(1 for c in counts if c > 0)
     results["reward"] = benchmark.reward

@@ -18,7 +18,8 @@ from gnivo_cli.evaluation.fingerprint import default_output_dir, model_identity,
 from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
 from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_reward
 from gnivo_cli.evaluation.prompts import PromptTemplate, uses_chat_template
-from gnivo_cli.evaluation.results import summarize
+from gnivo_cli.evaluation.reranking import SampleValues
+from gnivo_cli.evaluation.results import SCORE_PREFIXES, summarize
 from gnivo_cli.evaluation.settings import EvalSettings
 from gnivo_cli.evaluation.sharding import Shard
 from gnivo_cli.evaluation.store import RESULTS_FILE, SAMPLES_FILE, RunStore
@@ -34,7 +35,7 @@ class EvalResult:
 
     @property
     def scores(self) -> dict[str, float]:
-        return {k: v for k, v in self.results.items() if k.startswith(("pass@", "avg@"))}
+        return {k: v for k, v in self.results.items() if k.startswith(SCORE_PREFIXES)}
 
     @property
     def samples_path(self) -> Path:
@@ -148,12 +149,15 @@ def run_evaluation(
                             device=settings.device or shard.default_device(),
                         )
                     stack.callback(generator.close)
+                sample_values = SampleValues.start(settings, generator, stack) if settings.values_on else None
                 total, already = len(mine) * n, len(mine) * n - len(missing)
                 bar = stack.enter_context(_progress(progress and shard.is_main, benchmark, total=total, done=already))
                 by_id = {p.id: p for p in problems}
                 for batch, seconds in _timed(generator.generate(requests)):
                     generation_seconds += seconds
                     rows = judge_batch(reward, batch, by_id, template, benchmark)
+                    if sample_values is not None:
+                        sample_values.annotate(rows, batch)
                     sink.append(rows)
                     done.update({(row["problem_id"], row["sample_index"]): row for row in rows})
                     bar(len(rows), sum(row["num_tokens"] for row in rows))

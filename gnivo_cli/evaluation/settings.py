@@ -14,6 +14,8 @@ from gnivo_cli.models.devices import device_problems
 BACKENDS = ("hf", "vllm")
 #: Rows per generate call with the hf backend (vLLM schedules its own batches).
 DEFAULT_BATCH_SIZE = 32
+#: `value_ref` values: no reranking by implicit value, or the model's own reference (a run's base model).
+VALUES_OFF, OWN_REFERENCE = "none", "own"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class EvalSettings:
     system_prompt: str | None = None  # None: the benchmark's (if it has one)
     dtype: str | None = None
     device: str | None = None
+    # Reranking by implicit value (evaluation/reranking.py): the reference to read the policy against.
+    # None: a gnivo run's own (`own`) with the hf backend, else off (`none`); or a model reference.
+    value_ref: str | None = None
 
     def resolved(self) -> EvalSettings:
         """Validated, with defaults filled in (samples = largest k, canonical benchmark name)."""
@@ -68,6 +73,9 @@ class EvalSettings:
             problems.append(f"--backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.device is not None:
             problems.extend(device_problems(self.device))
+        value_ref = self._value_ref()
+        if value_ref != VALUES_OFF and self.backend != "hf":
+            problems.append(f"--value-ref {value_ref}: values are read with the hf backend; use --value-ref none")
         if problems:
             raise GnivoError("; ".join(problems))
         benchmark = get_benchmark(self.bench)
@@ -84,8 +92,26 @@ class EvalSettings:
             "pass_at": ks,
             "samples": samples,
             "batch_size": batch_size,
+            "value_ref": value_ref,
         }
         return EvalSettings(**{**asdict(self), **resolved})
+
+    def _value_ref(self) -> str:
+        """`value_ref` with its default resolved: a gnivo run (evaluated with the hf backend) is read as a
+        value model against its own reference; anything else only when asked."""
+        if self.value_ref is not None:
+            return self.value_ref.strip() or VALUES_OFF
+        from pathlib import Path
+
+        from gnivo_cli.values.target import run_directory
+
+        path = Path(self.model).expanduser()
+        is_run = path.is_dir() and run_directory(path) is not None
+        return OWN_REFERENCE if is_run and self.backend == "hf" else VALUES_OFF
+
+    @property
+    def values_on(self) -> bool:
+        return self.value_ref not in (None, VALUES_OFF)
 
     def sampling(self) -> SamplingSettings:
         assert self.samples is not None, "call resolved() first"

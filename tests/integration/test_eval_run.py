@@ -89,7 +89,11 @@ def test_scores_and_files_match_hand_computation(tmp_path, aime24, tiny_model_di
     assert result["pass@1"] == pytest.approx(4 / 9)
     assert result["pass@3"] == pytest.approx(2 / 3)
     assert result["avg@3"] == pytest.approx(4 / 9)
-    assert result.scores == {"pass@1": result["pass@1"], "pass@3": result["pass@3"], "avg@3": result["avg@3"]}
+    # maj@3: 60 all right; 61 a three-way tie of 112, 114 and 113 (1/3); 62 never right
+    assert result["maj@3"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+    assert result.scores == {
+        "pass@1": result["pass@1"], "pass@3": result["pass@3"], "avg@3": result["avg@3"], "maj@3": result["maj@3"]
+    }  # fmt: skip
 
     on_disk = json.loads((tmp_path / "out" / "results.json").read_text())
     assert on_disk == result.results
@@ -128,7 +132,7 @@ def test_pass_at_k_between_1_and_n(tmp_path, aime24, tiny_model_dir):
     )
     # c = 3, 1, 0 of n = 3: pass@2 = 1, 1 - C(2,2)/C(3,2) = 2/3, 0.
     assert result["pass@2"] == pytest.approx((1 + 2 / 3 + 0) / 3)
-    assert set(result.scores) == {"pass@2", "avg@3"}
+    assert set(result.scores) == {"pass@2", "avg@3", "maj@2", "maj@3"}  # maj@k at each k and at n
 
 
 def test_fewer_samples_than_k_is_an_error(tmp_path, aime24):
