@@ -70,3 +70,13 @@ def write_logged(run: Path, rows: list[dict], *, torn: str | None = None) -> Pat
     text = "".join(json.dumps(row) + "\n" for row in rows)
     path.write_text(text + (torn or ""))
     return path
+
+
+def sequence_logps(model, prompt_ids: list[int], completion_ids: list[int]) -> list[float]:
+    """log-probs of the completion tokens from one unbatched forward pass: an independent check of the values."""
+    import torch
+
+    ids = torch.tensor([prompt_ids + completion_ids])
+    with torch.no_grad():
+        logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].double()
+    return logits.log_softmax(-1).gather(-1, torch.tensor(completion_ids).unsqueeze(-1)).squeeze(-1).tolist()

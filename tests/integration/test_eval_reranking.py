@@ -12,7 +12,7 @@ from gnivo_cli.evaluation import evaluate
 from gnivo_cli.evaluation.generation import Completion
 from gnivo_cli.evaluation.passk import best_of_k
 from tests.integration.test_eval_run import ScriptedGenerator
-from tests.values_helpers import make_run
+from tests.values_helpers import make_run, sequence_logps
 
 
 class TokenizedGenerator(ScriptedGenerator):
@@ -73,15 +73,6 @@ def test_majority_vote_groups_equal_answers(tmp_path, aime24, tiny_model_dir):
     assert "value_ref" not in fingerprint  # folders made before reranking existed still resume
 
 
-def _sequence_logps(model, prompt_ids: list[int], completion_ids: list[int]) -> list[float]:
-    import torch
-
-    ids = torch.tensor([prompt_ids + completion_ids])
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].double()
-    return logits.log_softmax(-1).gather(-1, torch.tensor(completion_ids).unsqueeze(-1)).squeeze(-1).tolist()
-
-
 def test_a_gnivo_run_is_reranked_by_its_implicit_values(tmp_path, aime24, run, tiny_model_dir):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -110,9 +101,7 @@ def test_a_gnivo_run_is_reranked_by_its_implicit_values(tmp_path, aime24, run, t
         ids = tokenizer(row["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
         ratios = [
             p - r
-            for p, r in zip(
-                _sequence_logps(policy, prompt_ids, ids), _sequence_logps(base, prompt_ids, ids), strict=True
-            )
+            for p, r in zip(sequence_logps(policy, prompt_ids, ids), sequence_logps(base, prompt_ids, ids), strict=True)
         ]
         running = [0.5 * sum(ratios[: i + 1]) for i in range(len(ratios))]
         ends = step_ends([tokenizer.decode([t]) for t in ids], " ")

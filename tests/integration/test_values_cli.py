@@ -10,7 +10,7 @@ import pytest
 
 from gnivo_cli.algorithms.gnivo.step_boundaries import step_ends
 from gnivo_cli.cli import main
-from tests.values_helpers import make_run, save_random_adapter, write_logged
+from tests.values_helpers import make_run, save_random_adapter, sequence_logps, write_logged
 
 PROMPT = "What is 1 + 1?"
 
@@ -35,16 +35,6 @@ def one_error(code: int, err: str) -> str:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, tiny_model_dir) -> Path:
     return make_run(tmp_path_factory.mktemp("values") / "run", tiny_model_dir)
-
-
-def _sequence_logps(model, prompt_ids: list[int], completion_ids: list[int]) -> list[float]:
-    """log-probs of the completion tokens from one unbatched forward pass."""
-    import torch
-
-    ids = torch.tensor([prompt_ids + completion_ids])
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits[0, len(prompt_ids) - 1 : -1].double()
-    return logits.log_softmax(-1).gather(-1, torch.tensor(completion_ids).unsqueeze(-1)).squeeze(-1).tolist()
 
 
 def test_values_match_an_independent_computation(run, tiny_model_dir, tmp_path, capsys):
@@ -76,8 +66,8 @@ def test_values_match_an_independent_computation(run, tiny_model_dir, tmp_path, 
     assert rewards == sorted(rewards, reverse=True)  # highest reward first
     for completion in completions:
         ids = [t["id"] for t in completion["tokens"]]
-        policy_logps = _sequence_logps(policy, prompt_ids, ids)
-        ref_logps = _sequence_logps(base, prompt_ids, ids)
+        policy_logps = sequence_logps(policy, prompt_ids, ids)
+        ref_logps = sequence_logps(base, prompt_ids, ids)
         assert [t["logp_policy"] for t in completion["tokens"]] == pytest.approx(policy_logps, abs=1e-4)
         assert [t["logp_reference"] for t in completion["tokens"]] == pytest.approx(ref_logps, abs=1e-4)
         running, values = 0.0, []
