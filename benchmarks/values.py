@@ -18,9 +18,12 @@ Usage:
     python benchmarks/values.py --manifest /work/runs/credit/manifest.json
     python benchmarks/values.py --grid runs/values-dev/grid --write-manifest runs/values-dev/manifest.json
 
-A manifest is JSON: a list of runs, or {"runs": [...]}; each run names its `algorithm` (or `variant`), `seed` and
-`run_dir` (relative paths are read from the manifest's folder), and optionally `model_dir` (default RUN/final),
-`learning_rate` and `recipe`. Prints the tables for benchmarks/RESULTS.md and writes benchmarks/values.png.
+A manifest is JSON: a list of runs, or {"runs": [...]} (as benchmarks/credit.py writes it); each run names its
+`method` (the grid's label, e.g. gnivo-all-step; else `algorithm`), `seed` and `run_dir` (relative paths are read
+from the manifest's folder), and optionally `final_model` (default RUN/final), `finished`, `learning_rate` and
+`recipe` (a path, default RUN/recipe.yaml).
+
+Prints the tables for benchmarks/RESULTS.md and writes benchmarks/values.png.
 """
 
 from __future__ import annotations
@@ -125,6 +128,8 @@ def main() -> int:
 
 
 def read_manifest(path: Path) -> list[Run]:
+    """The finished runs a manifest lists (benchmarks/credit.py writes one); unfinished ones are skipped, said on
+    stderr."""
     data = json.loads(path.read_text(encoding="utf-8"))
     entries = data.get("runs") if isinstance(data, dict) else data
     if not isinstance(entries, list) or not entries:
@@ -132,19 +137,19 @@ def read_manifest(path: Path) -> list[Run]:
     runs = []
     for index, entry in enumerate(entries):
         where = f"{path}: runs[{index}]"
-        algorithm = entry.get("algorithm") or entry.get("variant") or entry.get("label")
-        run_dir = entry.get("run_dir") or entry.get("run") or entry.get("path")
-        if not algorithm or run_dir is None or entry.get("seed") is None:
-            raise ValueError(f"{where}: needs `algorithm`, `seed` and `run_dir`, got {sorted(entry)}")
+        label = entry.get("method") or entry.get("variant") or entry.get("algorithm")
+        run_dir = entry.get("run_dir") or entry.get("run")
+        if not label or run_dir is None or entry.get("seed") is None:
+            raise ValueError(f"{where}: needs `method` (or `algorithm`), `seed` and `run_dir`, got {sorted(entry)}")
         run_dir = _resolve(run_dir, path.parent)
-        model_dir = _resolve(entry.get("model_dir") or entry.get("final") or run_dir / "final", path.parent)
-        if not (model_dir / "config.json").is_file():
-            raise ValueError(f"{where}: no model in {model_dir} (has the run finished?)")
-        recipe = entry.get("recipe")
-        runs.append(
-            Run(str(algorithm), int(entry["seed"]), run_dir, model_dir, _recipe(recipe, run_dir, path.parent),
-                entry.get("learning_rate") or entry.get("lr"))
-        )  # fmt: skip
+        model_dir = _resolve(entry.get("model_dir") or entry.get("final_model") or run_dir / "final", path.parent)
+        if entry.get("finished") is False or not (model_dir / "config.json").is_file():
+            print(f"skipped: {label} seed {entry['seed']} has no final model yet ({model_dir})", file=sys.stderr)
+            continue
+        recipe = _recipe(entry.get("recipe"), run_dir, path.parent)
+        runs.append(Run(str(label), int(entry["seed"]), run_dir, model_dir, recipe, entry.get("learning_rate")))
+    if not runs:
+        raise ValueError(f"{path}: none of its runs has finished")
     return runs
 
 
@@ -164,8 +169,8 @@ def scan_grid(grid: Path) -> list[Run]:
 def write_manifest(runs: list[Run], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     entries = [
-        {"algorithm": r.algorithm, "seed": r.seed, "run_dir": str(r.run_dir.resolve()),
-         "model_dir": str(r.model_dir.resolve()), "learning_rate": r.learning_rate}
+        {"method": r.algorithm, "seed": r.seed, "run_dir": str(r.run_dir.resolve()),
+         "final_model": str(r.model_dir.resolve()), "finished": True, "learning_rate": r.learning_rate}
         for r in runs
     ]  # fmt: skip
     path.write_text(json.dumps({"runs": entries}, indent=1) + "\n")

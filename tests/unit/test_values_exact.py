@@ -123,3 +123,38 @@ def test_best_of_n_against_enumeration():
                 tied = [i for i in draw if scores[i] == top]
                 expected += np.prod(probs[list(draw)]) * np.mean(rewards[tied])
             assert best_of_n(scores, rewards, probs, n) == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_manifest_as_credit_py_writes_it(tmp_path):
+    import json
+
+    import yaml
+
+    from benchmarks.values import read_manifest, shared_task
+
+    recipe = {
+        "model": {"name": str(tmp_path / "base")},
+        "data": {"source": "synthetic:steps", "synthetic": {"keys": 2}},
+        "algorithm": {"name": "gnivo", "alpha": 0.3},
+    }
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "config.json").write_text("{}")
+    entries = []
+    for method, seed, finished in (("gnivo-all-step", 0, True), ("grpo", 0, True), ("grpo", 1, False)):
+        run = tmp_path / "grid" / method / f"seed-{seed}"
+        (run / "final").mkdir(parents=True)
+        if finished:
+            (run / "final" / "config.json").write_text("{}")
+        (run / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+        entries.append({"method": method, "algorithm": method.split("-")[0], "seed": seed, "run_dir": str(run),
+                        "final_model": str(run / "final"), "finished": finished, "learning_rate": 3e-4,
+                        "recipe": str(run / "recipe.yaml")})  # fmt: skip
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"reference_model": str(tmp_path / "base"), "runs": entries}))
+    runs = read_manifest(manifest)
+    assert [(r.algorithm, r.seed) for r in runs] == [("gnivo-all-step", 0), ("grpo", 0)]  # the unfinished skipped
+    reference, steps, keys, alpha = shared_task(runs, None)
+    assert (reference, steps, keys, alpha) == (tmp_path / "base", 4, ("aa", "ab"), 0.3)
+    manifest.write_text(json.dumps([{"method": "grpo", "run_dir": "x"}]))
+    with pytest.raises(ValueError, match="needs `method`"):
+        read_manifest(manifest)
