@@ -4,8 +4,10 @@
 - `target`: what MODEL_OR_RUN names: the policy, its reference, the scale, the step unit and the rewards;
 - `scorer`: batched forward passes of the policy and the reference over prompt + completion;
 - `sources`: the prompts and completions to read (`--prompt`, `--data`, an eval folder, a run's log);
+- `rewarding`: each completion's reward through the reward contract, as training gives it;
 - `compute`: the library call that ties them together into a `ValuesReport` (`report`);
-- `terminal`, `html`, `plot`, `export`: the report in the terminal, as one page, as a figure, as JSON.
+- `terminal`, `html` (with `page_style`), `plot`, `export`: the report in the terminal, as one self-contained
+  page, as a figure, as JSON; `colors`: the diverging scale the terminal and the page share.
 
 See docs/values.md for what the numbers mean.
 """

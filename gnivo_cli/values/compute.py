@@ -86,7 +86,7 @@ def compute_values(
     try:
         tokenizer = scorer.tokenizer
         prompts = [encode_messages(tokenizer, item.messages) for item in items]
-        _check_context(items, prompts, scorer.context_length, sampling.max_new_tokens)
+        _check_prompts_fit(items, prompts, scorer.context_length, sampling.max_new_tokens)
         started = time.perf_counter()
         generated = _generate(scorer, items, prompts, sampling, stage)
         seconds["generation"] = time.perf_counter() - started
@@ -94,7 +94,7 @@ def compute_values(
             generated[i] if item.completions is None else [_given_ids(tokenizer, c, target) for c in item.completions]
             for i, item in enumerate(items)
         ]
-        _check_context(items, prompts, scorer.context_length, None, completions)
+        _check_completions_fit(items, prompts, completions, scorer.context_length)
         started = time.perf_counter()
         flat = [(p, ids) for p, rows in zip(prompts, completions, strict=True) for ids, _ in rows]
         with stage(f"Scoring {len(flat)} completions under the policy and the reference ..."):
@@ -106,7 +106,10 @@ def compute_values(
     started = time.perf_counter()
     report = _assemble(target, items, completions, logps, settings, tokenizer)
     seconds["rewards"] = time.perf_counter() - started
-    report.settings = {**asdict(settings), **asdict(sampling), "generated": any(i.completions is None for i in items)}
+    generated_any = any(item.completions is None for item in items)
+    if generated_any and sampling.greedy and settings.samples > 1:
+        report.notes.append(f"temperature 0 is greedy: the {settings.samples} completions of a prompt are the same")
+    report.settings = {**asdict(settings), **asdict(sampling), "generated": generated_any}
     report.seconds = {key: round(value, 3) for key, value in seconds.items()}
     return report
 
@@ -132,17 +135,21 @@ def _sampling(target: ValueTarget, settings: ValuesSettings) -> Any:
     )
 
 
-def _check_context(items, prompts, context: int | None, max_new_tokens: int | None, completions=None) -> None:
-    if context is None:
-        return
-    for index, (item, prompt) in enumerate(zip(items, prompts, strict=True)):
-        if completions is None and item.completions is None and len(prompt) + max_new_tokens > context:
+def _check_prompts_fit(items, prompts, context: int | None, max_new_tokens: int) -> None:
+    """A prompt to generate for must leave room for `max_new_tokens` in the model's context."""
+    for item, prompt in zip(items, prompts, strict=True):
+        if context is not None and item.completions is None and len(prompt) + max_new_tokens > context:
             raise GnivoError(
                 f"{item.label}: the prompt is {len(prompt)} tokens; with {max_new_tokens} new tokens that is beyond "
                 f"the model's context of {context} (shorten it or lower --max-new-tokens)"
             )
-        longest = max((len(ids) for ids, _ in completions[index]), default=0) if completions else 0
-        if len(prompt) + longest > context:
+
+
+def _check_completions_fit(items, prompts, completions, context: int | None) -> None:
+    """Prompt and completion together must fit the model's context (given completions can be any length)."""
+    for item, prompt, rows in zip(items, prompts, completions, strict=True):
+        longest = max((len(ids) for ids, _ in rows), default=0)
+        if context is not None and len(prompt) + longest > context:
             raise GnivoError(
                 f"{item.label}: prompt and completion make {len(prompt) + longest} tokens, beyond the model's "
                 f"context of {context}"
