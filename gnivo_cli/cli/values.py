@@ -193,7 +193,7 @@ def values(
         notes.append(f"the first {limit or DEFAULT_FILE_LIMIT} of {len(items)} prompts (--limit)")
         items = items[: limit or DEFAULT_FILE_LIMIT]
     _quiet_transformers()
-    report = compute_values(target, items, settings, stage=lambda message: err_console.status(message))
+    report = compute_values(target, items, settings, stage=_progress_stage(err_console))
     report.notes[:0] = notes
     from gnivo_cli.values import terminal
 
@@ -232,6 +232,38 @@ def _items(target, prompt, data, eval_dir, logged, step, prompt_column, columns)
                 f"{target.run_dir}: logged no completions ({data.name}); train with training.log_completions: true"
             )
     return sources.data_items(data, run_data, prompt_column=prompt_column, step=step)
+
+
+def _progress_stage(console):
+    """A transient progress bar per stage (rate and time left), or a spinner where there is nothing to count."""
+    from contextlib import contextmanager
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextmanager
+    def stage(description: str, total: int):
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total:
+            columns += [
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            ]
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task(description, total=total or None)
+            yield lambda done: bar.advance(task, done)
+
+    return stage
 
 
 def _columns(items: list[str] | None) -> dict[str, str]:

@@ -23,7 +23,8 @@ from gnivo_cli.values.report import PromptReport, ScoredCompletion, ValuesReport
 from gnivo_cli.values.sources import GivenCompletion, PromptItem
 from gnivo_cli.values.target import ValueTarget
 
-Stage = Callable[[str], Any]  # a context manager per stage, e.g. a status line
+#: stage(description, total) -> a context manager yielding advance(n): a progress bar per stage (total 0: no count).
+Stage = Callable[[str, int], Any]
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,13 @@ def compute_values(
         raise GnivoError("; ".join(settings.problems()))
     if not items:
         raise GnivoError("no prompts: give --prompt TEXT, --data FILE or --eval DIR")
-    stage = stage or (lambda _: nullcontext())
+    stage = stage or (lambda description, total: nullcontext(lambda done: None))
     seconds: dict[str, float] = {}
     sampling = _sampling(target, settings)
     started = time.perf_counter()
     owned = scorer is None
     if owned:
-        with stage(f"Loading {target.policy} and its reference ..."):
+        with stage(f"Loading {target.policy} and its reference", 0):
             scorer = ValueScorer.load(
                 target, dtype=settings.dtype, device=settings.device, batch_size=settings.batch_size
             )
@@ -97,8 +98,8 @@ def compute_values(
         _check_completions_fit(items, prompts, completions, scorer.context_length)
         started = time.perf_counter()
         flat = [(p, ids) for p, rows in zip(prompts, completions, strict=True) for ids, _ in rows]
-        with stage(f"Scoring {len(flat)} completions under the policy and the reference ..."):
-            logps = scorer.log_probs(flat)
+        with stage("Reading values (policy and reference passes)", len(flat)) as advance:
+            logps = scorer.log_probs(flat, on_batch=advance)
         seconds["scoring"] = time.perf_counter() - started
     finally:
         if owned:
@@ -166,8 +167,9 @@ def _generate(scorer, items, prompts, sampling, stage) -> dict[int, list[tuple[l
     generator = HFGenerator(scorer.policy, scorer.tokenizer, sampling)
     requests = [SampleRequest(str(i), k, prompts[i]) for i in wanted for k in range(sampling.samples_per_problem)]
     out: dict[int, list[tuple[list[int], GivenCompletion]]] = {i: [] for i in wanted}
-    with stage(f"Generating {len(requests)} completions ({sampling.samples_per_problem} per prompt) ..."):
+    with stage(f"Generating {sampling.samples_per_problem} completions per prompt", len(requests)) as advance:
         for batch in generator.generate(requests):
+            advance(len(batch))
             for done in batch:
                 finished = done.finish_reason == "stop"
                 origin = {"sample_index": done.request.sample_index}

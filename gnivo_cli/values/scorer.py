@@ -7,7 +7,7 @@ reference pass is the same model under peft's `disable_adapter()`: one load, no 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -70,8 +70,13 @@ class ValueScorer:
         lengths = [n for n in (context_length(self.policy), context_length(self.reference)) if n is not None]
         return min(lengths, default=None)
 
-    def log_probs(self, sequences: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[SequenceLogProbs]:
-        """Per-token log-probs of each (prompt ids, completion ids) under the policy and the reference."""
+    def log_probs(
+        self,
+        sequences: Sequence[tuple[Sequence[int], Sequence[int]]],
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[SequenceLogProbs]:
+        """Per-token log-probs of each (prompt ids, completion ids) under the policy and the reference;
+        `on_batch(n)` after each batch of n sequences."""
         order = sorted(range(len(sequences)), key=lambda i: -(len(sequences[i][0]) + len(sequences[i][1])))
         results: list[SequenceLogProbs | None] = [None] * len(sequences)
         for start in range(0, len(order), self.batch_size):
@@ -81,6 +86,8 @@ class ValueScorer:
                 ref = self._batch_logps(reference, batch)
             for index, p, r in zip(order[start : start + self.batch_size], policy, ref, strict=True):
                 results[index] = SequenceLogProbs(p, r)
+            if on_batch is not None:
+                on_batch(len(batch))
         return [result for result in results if result is not None]
 
     @contextmanager
