@@ -1,7 +1,7 @@
 """The policy and its reference, loaded once, and their per-token log-probabilities over completions.
 
 Each forward pass is batched: sequences (prompt + completion) are sorted by length, cut into batches,
-right-padded, and run once through the policy and once through the reference. With a LoRA policy the
+left-padded, and run once through the policy and once through the reference. With a LoRA policy the
 reference pass is the same model under peft's `disable_adapter()`: one load, no second copy.
 """
 
@@ -99,28 +99,35 @@ class ValueScorer:
             yield self.policy
 
     def _batch_logps(self, model: Any, batch: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[list[float]]:
+        """Left-padded, so every completion ends at the last position: only the last (longest completion + 1)
+        positions need logits, not the whole prompt's (the vocabulary makes logits the largest tensor)."""
         import torch
 
         lengths = [len(prompt) + len(completion) for prompt, completion in batch]
         width = max(lengths)
+        keep = max(len(completion) for _, completion in batch) + 1
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         ids = torch.full((len(batch), width), pad, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (prompt, completion) in enumerate(batch):  # right padding: positions count from 0 in every row
-            ids[row, : lengths[row]] = torch.tensor([*prompt, *completion], dtype=torch.long)
-            mask[row, : lengths[row]] = 1
+        for row, (prompt, completion) in enumerate(batch):
+            ids[row, width - lengths[row] :] = torch.tensor([*prompt, *completion], dtype=torch.long)
+            mask[row, width - lengths[row] :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # each row counts from 0 at its first real token
         device = next(model.parameters()).device
         with torch.inference_mode():
-            logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            logits = model(
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                position_ids=positions.to(device),
+                logits_to_keep=min(keep, width),
+            ).logits
         out = []
-        for row, (prompt, completion) in enumerate(batch):
-            if not completion:
-                out.append([])
-                continue
-            # The logits at position p predict token p + 1: the completion's tokens from the prompt's last one on.
-            start = len(prompt) - 1
-            rows = logits[row, start : start + len(completion)].float()
-            targets = torch.tensor(list(completion), device=rows.device)
+        for row, (_, completion) in enumerate(batch):
+            # The logits at a position predict the next token: a completion of n tokens is read from the n
+            # positions before the last (the last predicts past the end).
+            length = len(completion)
+            rows = logits[row, logits.shape[1] - length - 1 : logits.shape[1] - 1].float()
+            targets = torch.tensor(list(completion), device=rows.device, dtype=torch.long)
             picked = rows.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(rows, dim=-1)
             out.append(picked.double().cpu().tolist())
         return out
