@@ -259,7 +259,7 @@ def _progress_stage(console):
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
             ]
-        with Progress(*columns, console=console, transient=True) as bar:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             task = bar.add_task(description, total=total or None)
             yield lambda done: bar.advance(task, done)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from gnivo_cli.files.atomic import write_text_atomic
 from gnivo_cli.values.colors import NEGATIVE, POSITIVE, diverging, hex_color, readable_text
 from gnivo_cli.values.page_style import SCRIPT, STYLE
-from gnivo_cli.values.report import PromptReport, ScoredCompletion, ValuesReport
+from gnivo_cli.values.report import PromptReport, ScoredCompletion, ValuesReport, shown_tokens
 
 
 def write_html(report: ValuesReport, path: Path) -> Path:
@@ -116,12 +116,11 @@ def _card(rank: int, completion: ScoredCompletion, scale: float, value_limit: fl
     # Step ends are marked where a step is more than one token (with the token unit every token ends one).
     ends = set(values.step_ends) if len(values.step_ends) < len(values.values) else set()
     spans = []
-    for position, (token, value, ratio) in enumerate(
-        zip(completion.tokens, values.values, values.log_ratios, strict=True)
+    for position, (token, (shown, line_break), value, ratio) in enumerate(
+        zip(completion.tokens, shown_tokens(completion.tokens), values.values, values.log_ratios, strict=True)
     ):
         change = scale * ratio
         by_value, by_change = diverging(value, value_limit), diverging(change, change_limit)
-        shown = escape(token.replace("\n", "↵\n")) if token else "∅"
         info = {
             "token": token,
             "position": position + 1,
@@ -142,7 +141,8 @@ def _card(rank: int, completion: ScoredCompletion, scale: float, value_limit: fl
             f'data-value="{value:.6g}" data-change="{change:.6g}" '
             f'data-cv="{hex_color(by_value)}" data-tv="{hex_color(readable_text(by_value))}" '
             f'data-cc="{hex_color(by_change)}" data-tc="{hex_color(readable_text(by_change))}" '
-            f"data-info='{escape(json.dumps(info))}' title=\"{escape(title)}\">{shown}</span>"
+            f"data-info='{escape(json.dumps(info))}' title=\"{escape(title)}\">{escape(shown)}</span>"
+            + ("\n" if line_break else "")
         )
     lowest = f"step {values.lowest_step + 1}: <b>{values.min_step_value:+.3f}</b>" if values.step_values else "no steps"
     cut = "" if completion.finished else '<span class="cut">cut at the token limit</span>'

@@ -27,10 +27,10 @@ table.meta td { padding: 2px 0; }
 .question { white-space: pre-wrap; background: var(--soft); border: 1px solid var(--line); border-radius: 6px;
             padding: 8px 10px; max-width: 70em; }
 .count { color: var(--muted); font-size: 13px; margin: 6px 0; }
-.cards { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(240px, 1fr); gap: 12px;
+.cards { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(260px, 1fr); gap: 12px;
          overflow-x: auto; padding-bottom: 8px; align-items: start; }
 .completion { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; background: var(--paper);
-              min-width: 0; }
+              min-width: 0; overflow-x: auto; }
 .completion header { display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; }
 .rank { font-weight: 700; }
 .reward { font-variant-numeric: tabular-nums; }
@@ -44,11 +44,12 @@ table.meta td { padding: 2px 0; }
 .tok { border-radius: 2px; padding: 1px 0; cursor: help; }
 .tok.end { box-shadow: inset -2px 0 0 #1f2328; }
 .tok:hover { outline: 2px solid #1f2328; }
-details { margin-top: 6px; font-size: 12px; }
+details { margin-top: 6px; font-size: 11px; }
 summary { cursor: pointer; color: var(--muted); }
 table.steps { border-collapse: collapse; margin-top: 4px; width: 100%; font-variant-numeric: tabular-nums; }
-table.steps th, table.steps td { text-align: right; padding: 1px 6px; border-bottom: 1px solid var(--soft); }
-table.steps th:nth-child(2), table.steps td:nth-child(2) { text-align: left; font-family: ui-monospace, monospace; }
+table.steps th, table.steps td { text-align: right; padding: 1px 3px; border-bottom: 1px solid var(--soft); }
+table.steps th:nth-child(2), table.steps td:nth-child(2) { text-align: left; font-family: ui-monospace, monospace;
+    max-width: 7em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 table.steps tr.low td { color: #b2182b; font-weight: 600; }
 .info { position: fixed; left: 0; right: 0; bottom: 0; padding: 6px 24px; background: #1f2328; color: #fff;
         font: 13px/1.4 ui-monospace, monospace; }

@@ -8,6 +8,17 @@ from typing import Any
 from gnivo_cli.values.maths import CompletionValues
 
 
+def shown_tokens(tokens: list[str]) -> list[tuple[str, bool]]:
+    """Each token as a reader sees it: newlines drawn as ↵ (so a coloured newline shows), and whether a line
+    break follows it: after the last of a run of newline tokens, so a blank line is one break, not several."""
+    shown = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        more_newlines = bool(following) and not following.strip("\n")
+        shown.append((token.replace("\n", "↵") if token else "∅", "\n" in token and not more_newlines))
+    return shown
+
+
 @dataclass
 class ScoredCompletion:
     """One completion: its tokens, their log-probs under both models, its values and its reward."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from gnivo_cli.values.colors import diverging, hex_color, readable_text
-from gnivo_cli.values.report import PromptReport, ScoredCompletion, ValuesReport
+from gnivo_cli.values.report import PromptReport, ScoredCompletion, ValuesReport, shown_tokens
 
 ColorBy = Literal["value", "change"]
 #: Steps listed per completion; the rest are counted (the JSON has them all).
@@ -72,11 +72,11 @@ def _tokens(completion: ScoredCompletion, limit: float, color_by: ColorBy, scale
 
     text = Text()
     numbers = completion.values.values if color_by == "value" else [scale * r for r in completion.values.log_ratios]
-    for token, number in zip(completion.tokens, numbers, strict=True):
+    for (shown, line_break), number in zip(shown_tokens(completion.tokens), numbers, strict=True):
         rgb = diverging(number, limit)
-        style = f"{hex_color(readable_text(rgb))} on {hex_color(rgb)}"
-        shown = token.replace("\n", "↵\n") if token.strip() or "\n" in token else token or "∅"
-        text.append(shown, style=style)
+        text.append(shown, style=f"{hex_color(readable_text(rgb))} on {hex_color(rgb)}")
+        if line_break:
+            text.append("\n")
     return text
 
 

@@ -96,3 +96,13 @@ def test_the_diverging_scale():
     assert diverging(3.0, 0.0) == MIDDLE  # nothing to scale by: white
     assert readable_text(POSITIVE) == (255, 255, 255) and readable_text(MIDDLE) == (0, 0, 0)
     assert not math.isnan(sum(diverging(0.3, 0.7)))
+
+
+def test_newline_tokens_show_as_one_line_break_per_run():
+    from gnivo_cli.values.report import shown_tokens
+
+    tokens = ["aa", "\n", "\n", "ab", "\n\n", "x", "", "end\n"]
+    assert shown_tokens(tokens) == [
+        ("aa", False), ("↵", False), ("↵", True), ("ab", False), ("↵↵", True), ("x", False), ("∅", False),
+        ("end↵", True),
+    ]  # fmt: skip
