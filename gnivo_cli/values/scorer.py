@@ -1,7 +1,8 @@
 """The policy and its reference, loaded once, and their per-token log-probabilities over completions.
 
-Each forward pass is batched: sequences (prompt + completion) are sorted by length, cut into batches,
-left-padded, and run once through the policy and once through the reference. With a LoRA policy the
+Each forward pass is batched and runs once through the policy and once through the reference. Completions of
+one prompt share the prompt's pass (its key/value cache copied to each); single prompts are sorted by length
+and batched, left-padded. With a LoRA policy the
 reference pass is the same model under peft's `disable_adapter()`: one load, no second copy.
 """
 
@@ -76,19 +77,83 @@ class ValueScorer:
         on_batch: Callable[[int], None] | None = None,
     ) -> list[SequenceLogProbs]:
         """Per-token log-probs of each (prompt ids, completion ids) under the policy and the reference;
-        `on_batch(n)` after each batch of n sequences."""
-        order = sorted(range(len(sequences)), key=lambda i: -(len(sequences[i][0]) + len(sequences[i][1])))
+        `on_batch(n)` after each batch of n sequences.
+
+        Completions that share a prompt are read together: the prompt once, its cache copied to each of them
+        (K completions of one prompt cost one prompt pass, not K). Prompts with one completion each are batched
+        side by side instead.
+        """
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for index, (prompt, _) in enumerate(sequences):
+            groups.setdefault(tuple(prompt), []).append(index)
+        size = self.batch_size
+        batches = [
+            (self._shared_prompt_logps, indices[start : start + size])
+            for indices in groups.values()
+            if len(indices) > 1
+            for start in range(0, len(indices), size)
+        ]
+        singles = sorted(
+            (indices[0] for indices in groups.values() if len(indices) == 1),
+            key=lambda i: -(len(sequences[i][0]) + len(sequences[i][1])),
+        )
+        batches += [(self._batch_logps, singles[start : start + size]) for start in range(0, len(singles), size)]
         results: list[SequenceLogProbs | None] = [None] * len(sequences)
-        for start in range(0, len(order), self.batch_size):
-            batch = [sequences[i] for i in order[start : start + self.batch_size]]
-            policy = self._batch_logps(self.policy, batch)
+        for read, indices in batches:
+            batch = [sequences[i] for i in indices]
+            policy = read(self.policy, batch)
             with self._reference() as reference:
-                ref = self._batch_logps(reference, batch)
-            for index, p, r in zip(order[start : start + self.batch_size], policy, ref, strict=True):
+                ref = read(reference, batch)
+            for index, p, r in zip(indices, policy, ref, strict=True):
                 results[index] = SequenceLogProbs(p, r)
             if on_batch is not None:
                 on_batch(len(batch))
         return [result for result in results if result is not None]
+
+    def _shared_prompt_logps(
+        self, model: Any, batch: Sequence[tuple[Sequence[int], Sequence[int]]]
+    ) -> list[list[float]]:
+        """Completions of one prompt: the prompt's pass once, its cache repeated for each completion."""
+        import torch
+
+        prompt = list(batch[0][0])
+        completions = [list(completion) for _, completion in batch]
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            head = model(input_ids=torch.tensor([prompt], device=device), use_cache=True, logits_to_keep=1)
+            first = head.logits[0, -1].float().log_softmax(-1)  # predicts every completion's first token
+            width = max(len(c) for c in completions) - 1  # the last token of a completion predicts nothing
+            rest = None
+            if width > 0:
+                name = _cache_kwarg(model)
+                cache = getattr(head, name)  # the output names its cache as the forward's argument does
+                cache.batch_repeat_interleave(len(completions))
+                pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+                ids = torch.full((len(completions), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(completions), len(prompt) + width), dtype=torch.long)
+                mask[:, : len(prompt)] = 1
+                for row, completion in enumerate(completions):  # right padding after the shared prompt
+                    ids[row, : len(completion) - 1] = torch.tensor(completion[:-1], dtype=torch.long)
+                    mask[row, len(prompt) : len(prompt) + len(completion) - 1] = 1
+                positions = torch.arange(len(prompt), len(prompt) + width).expand(len(completions), -1)
+                rest = model(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    position_ids=positions.to(device),
+                    **{name: cache},
+                ).logits
+        out = []
+        for row, completion in enumerate(completions):
+            if not completion:
+                out.append([])
+                continue
+            picked = [float(first[completion[0]])]
+            if len(completion) > 1:
+                rows = rest[row, : len(completion) - 1].float()
+                targets = torch.tensor(completion[1:], device=rows.device, dtype=torch.long)
+                picked += (rows.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(rows, -1)).tolist()
+            out.append(picked)
+        return out
 
     @contextmanager
     def _reference(self) -> Iterator[Any]:
@@ -134,6 +199,14 @@ class ValueScorer:
 
     def close(self) -> None:
         self.policy = self.reference = None
+
+
+def _cache_kwarg(model: Any) -> str:
+    """transformers renamed `past_key_values` to `cache`; take whichever this model's forward has."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 def check_same_tokenizer(policy: Any, reference: Any, policy_name: str, reference_name: str) -> None:

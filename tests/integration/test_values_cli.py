@@ -247,3 +247,28 @@ def test_bad_input_is_one_line(run, tiny_model_dir, tmp_path, capsys):
     save_random_adapter(tiny_model_dir, tmp_path / "adapter")
     assert "--samples must be at least 1" in error(tmp_path / "adapter", "-p", PROMPT, "-n", "0")
     assert save_tiny_model  # imported for the other tests' models
+
+
+def test_shared_and_single_prompts_read_the_same_numbers(run, tiny_model_dir):
+    """Completions of one prompt share its pass; lone prompts are batched with padding: both against one
+    unbatched pass per sequence, for the policy and for the reference (the adapter disabled)."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from gnivo_cli.values.scorer import ValueScorer
+    from gnivo_cli.values.target import resolve_target
+
+    scorer = ValueScorer.load(resolve_target(str(run)), batch_size=2)
+    tokenizer = scorer.tokenizer
+    prompt_a, prompt_b, prompt_c = (tokenizer(text)["input_ids"] for text in ("What is 1 + 1?", "Hi", "x y z w"))
+    sequences = [(prompt_a, [5, 6, 7]), (prompt_b, [8]), (prompt_a, [9]), (prompt_c, [10, 11, 12, 13]),
+                 (prompt_a, [14, 15]), (prompt_a, [])]  # fmt: skip
+    read = scorer.log_probs(sequences)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
+    policy = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), run / "final").eval()
+    for (prompt, completion), numbers in zip(sequences, read, strict=True):
+        if not completion:
+            assert numbers.policy == [] and numbers.reference == []
+            continue
+        assert numbers.policy == pytest.approx(sequence_logps(policy, prompt, completion), abs=1e-4)
+        assert numbers.reference == pytest.approx(sequence_logps(base, prompt, completion), abs=1e-4)
