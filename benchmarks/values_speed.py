@@ -48,11 +48,12 @@ def main() -> int:
 
     command = [sys.executable, "-m", "gnivo_cli", "values", str(args.run), "--prompt", PROMPT,
                "--column", "answer=7", "-n", str(args.samples), "--brief"]  # fmt: skip
-    whole = []
+    whole, whole_cpu = [], []
     for _ in range(args.repeats):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), _children_cpu()
         subprocess.run(command, env=env, cwd=REPO, check=True, capture_output=True)
         whole.append(time.perf_counter() - began)
+        whole_cpu.append(_children_cpu() - cpu)
 
     import torch
 
@@ -64,21 +65,22 @@ def main() -> int:
 
     target = resolve_target(str(args.run))
     items = prompt_items([PROMPT], target.data, {"answer": "7"})
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     scorer = ValueScorer.load(target)
-    load = time.perf_counter() - began
-    settings = ValuesSettings(samples=args.samples)
-    warm, passes, tokens = [], [], 0
+    load, load_cpu = time.perf_counter() - began, time.process_time() - cpu
+    warm, warm_cpu, passes, passes_cpu, tokens = [], [], [], [], 0
     for repeat in range(args.repeats):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         report = compute_values(target, items, ValuesSettings(samples=args.samples, seed=repeat), scorer=scorer)
         warm.append(time.perf_counter() - began)
+        warm_cpu.append(time.process_time() - cpu)
         completions = report.prompts[0].completions
         tokens = sum(len(c.token_ids) for c in completions)
         prompt_ids = encode_messages(scorer.tokenizer, items[0].messages)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         scorer.log_probs([(prompt_ids, c.token_ids) for c in completions])
         passes.append(time.perf_counter() - began)
+        passes_cpu.append(time.process_time() - cpu)
     load_after = os.getloadavg()
 
     print("## values_speed.py: gnivo values on the quickstart run\n")
@@ -86,26 +88,54 @@ def main() -> int:
           f"{args.threads}; Python {platform.python_version()}, torch {torch.__version__}")  # fmt: skip
     print(
         f"- load average before {' '.join(f'{x:.2f}' for x in load_before)}, after "
-        f"{' '.join(f'{x:.2f}' for x in load_after)} (the machine is shared: other jobs slow every number)"
+        f"{' '.join(f'{x:.2f}' for x in load_after)} (the machine is shared: other jobs slow every wall time)"
     )
-    print(f"- run: {_relative(args.run)} (reference: its base model, the LoRA adapter disabled); prompt {PROMPT!r}, "
-          f"{args.samples} completions, max_new_tokens {settings.max_new_tokens or target.generation.max_new_tokens}, "
-          f"{tokens} completion tokens in the last repeat; median of {args.repeats}\n")  # fmt: skip
-    print("| what | median s | all repeats (s) | target |")
-    print("|---|---|---|---|")
+    print(
+        f"- run: {_relative(args.run)} (reference: its base model, the LoRA adapter disabled); prompt {PROMPT!r}, "
+        f"{args.samples} completions, max_new_tokens {target.generation.max_new_tokens}, {tokens} completion "
+        f"tokens in the last repeat; median of {args.repeats}"
+    )
+    print(
+        "- wall seconds count the other jobs' share of the CPU too; CPU seconds (all threads, of this process or "
+        "of the command) much less: on an otherwise idle machine with one thread, wall time is about CPU time\n"
+    )
+    print("| what | median wall s | all repeats (wall s) | median CPU s | target |")
+    print("|---|---|---|---|---|")
     rows = [
-        ("the whole command, a fresh process (imports, model load, generation, both passes, rewards)", whole, "<= 10"),
         (
-            f"{args.samples} completions with the models loaded: generation + both forward passes + rewards",
-            warm,
+            "the whole command, a fresh process (imports, model load, generation, both passes, rewards)",
+            whole,
+            whole_cpu,
             "<= 10",
         ),
-        (f"the two forward passes alone (policy, reference) over the {args.samples} completions", passes, ""),
+        (
+            f"{args.samples} completions with the models loaded: generation, both forward passes, rewards",
+            warm,
+            warm_cpu,
+            "<= 10",
+        ),
+        (
+            f"the two forward passes alone (policy, reference) over the {args.samples} completions",
+            passes,
+            passes_cpu,
+            "",
+        ),
+        ("loading the policy and its reference once (in process)", [load], [load_cpu], ""),
     ]
-    for name, times, target_time in rows:
-        print(f"| {name} | {statistics.median(times):.2f} | {', '.join(f'{t:.2f}' for t in times)} | {target_time} |")
-    print(f"| loading the policy and its reference once (in process) | {load:.2f} | {load:.2f} | |")
+    for name, times, cpu, target_time in rows:
+        print(
+            f"| {name} | {statistics.median(times):.2f} | {', '.join(f'{t:.2f}' for t in times)} | "
+            f"{statistics.median(cpu):.2f} | {target_time} |"
+        )
     return 0
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _relative(path: Path) -> str:
