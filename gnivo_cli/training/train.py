@@ -168,7 +168,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     """
     from gnivo_cli.training.resume import apply_plan, plan_start, record_resume
 
-    _quiet_library_warnings()
+    quiet_library_warnings()
     output_dir = Path(recipe.training.output_dir)
     plan = plan_start(recipe, output_dir, resume)
     for note in plan.notes:
@@ -208,6 +208,9 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     )
     if trainer.accelerator.is_main_process:
         _write_summary(recipe, result, trainer)
+        from gnivo_cli.training.model_card import write_model_card
+
+        write_model_card(output_dir, final_dir, "adapter" if recipe.lora.enabled else "full")
     return result
 
 
@@ -262,7 +265,7 @@ def _say(console: Any, message: str) -> None:
         console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
 
 
-def _quiet_library_warnings() -> None:
+def quiet_library_warnings() -> None:
     """Deprecation notices and progress bars of transformers/trl internals are not the user's to act on."""
     import warnings
 
@@ -271,6 +274,12 @@ def _quiet_library_warnings() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # weight loading/saving bars would break the live display
+
+
+def _example_prompt(trainer: Any) -> Any:
+    """The first training prompt, as the model saw it (chat messages, or text)."""
+    dataset = getattr(trainer, "train_dataset", None)
+    return dataset[0].get("prompt") if dataset is not None and len(dataset) else None
 
 
 def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
@@ -289,6 +298,7 @@ def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
         "final_reward": result.final_reward,
         "peak_memory_mb": result.peak_memory_mb,
         "reward_counters": counters,
+        "example_prompt": _example_prompt(trainer),  # the model card's usage snippet asks it
     }
     if result.final_boxed_correct_share is not None:
         summary["final_boxed_correct_share"] = result.final_boxed_correct_share
