@@ -138,7 +138,7 @@ def guard_trackers(trainer: Any, output_dir: Path, warn: Callable[[str], None] |
             continue
         if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
             callback.logging_dir = str(output_dir / run_files.TENSORBOARD_DIR)
-        callbacks[index] = GuardedTracker(callback, name, warn or _warn)
+        callbacks[index] = GuardedTracker(callback, name, warn or warn_user)
         guarded.append(callbacks[index])
     return guarded
 
@@ -150,5 +150,5 @@ def first_tracker_index(trainer: Any) -> int:
     return next((i for i, c in enumerate(callbacks) if isinstance(c, GuardedTracker)), len(callbacks))
 
 
-def _warn(message: str) -> None:
+def warn_user(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=2)

@@ -41,7 +41,8 @@ def tracked_recipe(tmp_path: Path, model_dir: Path, name: str, training: str, **
     folder.mkdir()
     data = held_out_file(folder)
     body = (
-        f"{{max_steps: 3, per_device_batch_size: 4, save_steps: 3, learning_rate: 0.05, output_dir: '{folder / 'run'}', "
+        "{max_steps: 3, per_device_batch_size: 4, save_steps: 3, learning_rate: 0.05, "
+        f"output_dir: '{folder / 'run'}', "
         f"eval: {{bench: gsm8k, data: '{data}', every: 2, limit: 2, pass_at: [1, 2]}}, {training}}}"
     )
     return tiny_recipe(folder, model_dir, rewards=LENGTH, training=body, **sections)
@@ -82,7 +83,7 @@ def test_tensorboard_receives_gnivos_own_numbers_and_the_held_out_scores(tmp_pat
     completions = run_files.read_rows(run / run_files.COMPLETIONS_FILE)
     assert [row["step"] for row in completions] == [1] * 4 + [2] * 4 + [3] * 4
     first = completions[0]
-    assert list(first)[:8] == ["step", "prompt", "completion", "reward", "rewards", "weight", "group"] + ["id"]
+    assert list(first)[:8] == ["step", "prompt", "completion", "reward", "rewards", "weight", "group", "id"]
     assert first["prompt"][-1]["role"] == "user" and first["completion"][0]["role"] == "assistant"
     assert {"answer", "problem"} <= set(first)  # the data row's columns
     for row in completions:
