@@ -133,7 +133,8 @@ def _results(summary: dict[str, Any], held_out: list[dict[str, Any]]) -> str:
         if first is not last:
             initial = ", ".join(f"{k} {v:.3f}" for k, v in first.items() if k.startswith(("pass@", "avg@")))
             before = f"; at step {first['step']}: {initial}"
-        where = f"{last['benchmark']}, {last.get('num_problems')} problems x {last.get('samples_per_problem')} samples"
+        n = last.get("samples_per_problem")
+        where = f"{last['benchmark']}, {last.get('num_problems')} problems, {n} sample{'s' if n != 1 else ''} each"
         rows.append((f"held-out {where}, at step {last['step']}", scores + before))
     else:
         rows.append(("held-out score", "not measured during training (`training.eval`); run `gnivo eval --model DIR`"))

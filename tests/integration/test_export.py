@@ -54,7 +54,7 @@ def test_the_model_card_says_what_the_model_is_and_its_snippet_runs_offline(lora
     summary = run_files.read_json(lora_run / run_files.SUMMARY_FILE)
     assert f"| {summary['final_reward']:.3f} |" in card
     last = run_files.read_rows(lora_run / run_files.EVAL_FILE)[-1]
-    assert f"held-out gsm8k, 2 problems x 1 samples, at step {last['step']}" in card
+    assert f"held-out gsm8k, 2 problems, 1 sample each, at step {last['step']}" in card
     assert f"pass@1 {last['pass@1']:.3f}" in card
     assert "max_steps: 2" in card  # the recipe, embedded
     ran = _run_snippet(lora_run / run_files.FINAL_DIR / CARD_FILE)
