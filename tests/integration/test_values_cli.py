@@ -272,3 +272,34 @@ def test_shared_and_single_prompts_read_the_same_numbers(run, tiny_model_dir):
             continue
         assert numbers.policy == pytest.approx(sequence_logps(policy, prompt, completion), abs=1e-4)
         assert numbers.reference == pytest.approx(sequence_logps(base, prompt, completion), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_a_trained_runs_logged_completions(tmp_path, tiny_model_dir, capsys):
+    """The contract with training: a real run's completions.jsonl, read with its recorded rewards."""
+    import sys
+
+    from gnivo_cli.recipe.loader import load_recipe
+    from gnivo_cli.training.train import train
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_train import tiny_recipe
+
+    recipe = tiny_recipe(
+        tmp_path, tiny_model_dir,
+        rewards="[{name: length, params: {target: 3, tolerance: 3}}]",
+        algorithm="{name: gnivo, num_generations: 2, alpha: 0.5, unit: step, step_separator: ' '}",
+        training=f"{{max_steps: 2, per_device_batch_size: 4, save_steps: 2, learning_rate: 1.0e-3, "
+        f"log_completions: true, output_dir: '{tmp_path / 'run'}'}}",
+    )  # fmt: skip
+    run = train(load_recipe(recipe)).output_dir
+    logged = [json.loads(line) for line in (run / "completions.jsonl").read_text().splitlines()]
+    last = [row for row in logged if row["step"] == max(r["step"] for r in logged)]
+    out = tmp_path / "logged.json"
+    code, _, err = gnivo(["values", run, "--logged", "--json", out], capsys)
+    assert code == 0, err
+    report = json.loads(out.read_text())
+    assert report["target"]["scale"] == 0.5 and report["target"]["step_separator"] == " "
+    read = [(p["messages"], c["text"], c["reward"]) for p in report["prompts"] for c in p["completions"]]
+    expected = [(row["prompt"], row["completion"][-1]["content"], row["reward"]) for row in last]
+    assert sorted(map(json.dumps, read)) == sorted(map(json.dumps, expected))
