@@ -27,8 +27,8 @@ table.meta td { padding: 2px 0; }
 .question { white-space: pre-wrap; background: var(--soft); border: 1px solid var(--line); border-radius: 6px;
             padding: 8px 10px; max-width: 70em; }
 .count { color: var(--muted); font-size: 13px; margin: 6px 0; }
-.cards { display: grid; grid-auto-flow: column; grid-auto-columns: minmax(260px, 1fr); gap: 12px;
-         overflow-x: auto; padding-bottom: 8px; align-items: start; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px;
+         padding-bottom: 8px; align-items: start; }
 .completion { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; background: var(--paper);
               min-width: 0; overflow-x: auto; }
 .completion header { display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; }
