@@ -122,6 +122,8 @@ def plot(rows: Sequence[dict], scatter: dict, tree, path: Path) -> Path:
         axis.axhline(optimum[key], color="black", linestyle="--", linewidth=1, label="π* (ceiling)")
         if reference[key] is not None:
             axis.axhline(reference[key], color="grey", linestyle=":", linewidth=1, label="π_ref")
+        shown = [r[key] for r in rows if r[key] is not None]
+        axis.set_ylim(min(0.0, *shown) - 0.05, 1.05)  # from 0 (or below) to the ceiling's 1
         axis.set_xticks(range(len(algorithms)), algorithms, rotation=30, ha="right", fontsize=8)
         axis.set_title(title, fontsize=10)
         axis.spines[["top", "right"]].set_visible(False)
