@@ -303,3 +303,14 @@ def test_a_trained_runs_logged_completions(tmp_path, tiny_model_dir, capsys):
     read = [(p["messages"], c["text"], c["reward"]) for p in report["prompts"] for c in p["completions"]]
     expected = [(row["prompt"], row["completion"][-1]["content"], row["reward"]) for row in last]
     assert sorted(map(json.dumps, read)) == sorted(map(json.dumps, expected))
+
+
+def test_a_baseline_run_has_no_alpha_so_values_are_log_ratios(tmp_path, tiny_model_dir, capsys):
+    grpo = make_run(tmp_path / "grpo", tiny_model_dir, algorithm="grpo")
+    out = tmp_path / "g.json"
+    code, stdout, err = gnivo(["values", grpo, "-p", PROMPT, "-n", "1", "--json", out], capsys)
+    assert code == 0, err
+    target = json.loads(out.read_text())["target"]
+    assert target["scale"] == 1.0 and target["algorithm"] == "grpo" and "nats" in target["scale_note"]
+    assert target["unit"] == "step" and target["step_separator"] == "\n\n"  # GRPO has no steps of its own
+    assert "in nats" in stdout
