@@ -87,10 +87,19 @@ def values(
         ),
     ] = None,
     top_p: Annotated[
-        float | None, typer.Option("--top-p", show_default="the run's, else 1.0", rich_help_panel=_GEN)
+        float | None,
+        typer.Option(
+            "--top-p", help="Nucleus sampling mass.", show_default="the run's, else 1.0", rich_help_panel=_GEN
+        ),
     ] = None,
     max_new_tokens: Annotated[
-        int | None, typer.Option("--max-new-tokens", show_default="the run's, else 128", rich_help_panel=_GEN)
+        int | None,
+        typer.Option(
+            "--max-new-tokens",
+            help="Most tokens generated per completion.",
+            show_default="the run's, else 128",
+            rich_help_panel=_GEN,
+        ),
     ] = None,
     ref: Annotated[
         str | None,
@@ -116,7 +125,11 @@ def values(
     ] = None,
     separator: Annotated[
         str | None,
-        typer.Option(help="What ends a step.", show_default="the run's, else a blank line", rich_help_panel=_READ),
+        typer.Option(
+            help="What ends a step; escapes such as \\n are read.",
+            show_default="the run's, else a blank line",
+            rich_help_panel=_READ,
+        ),
     ] = None,
     reward: Annotated[
         str | None,
@@ -187,6 +200,10 @@ def values(
     )  # fmt: skip
     if settings.problems():
         raise GnivoError("; ".join(settings.problems()))
+    if separator is not None and "\\" in separator:  # typed in a shell: `\n` means a newline
+        import codecs
+
+        separator = codecs.decode(separator, "unicode_escape")
     target = resolve_target(model, ref=ref, unit=unit, separator=separator, alpha=alpha)  # type: ignore[arg-type]
     items, notes = _items(target, prompt, data, eval_dir, logged, step, prompt_column, _columns(column))
     if len(items) > (limit or DEFAULT_FILE_LIMIT) and not prompt:

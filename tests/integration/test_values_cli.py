@@ -137,11 +137,12 @@ def test_a_plain_adapter_folder_and_a_full_model_with_ref(run, tiny_model_dir, t
     other = save_tiny_model(tmp_path / "other", seed=1)  # same tokenizer, other weights
     code, _, err = gnivo(
         ["values", other, "--ref", tiny_model_dir, "-p", PROMPT, "-n", "1", "--alpha", "0.5", "--unit", "token",
-         "--json", out], capsys,
+         "--separator", "\\n", "--json", out], capsys,
     )  # fmt: skip
     assert code == 0, err
     report = json.loads(out.read_text())
     assert report["target"]["scale"] == 0.5 and report["target"]["reference"] == str(tiny_model_dir)
+    assert report["target"]["step_separator"] == "\n"  # `\n` as typed in a shell
     (completion,) = report["prompts"][0]["completions"]
     assert len(completion["steps"]) == len(completion["tokens"])  # the token unit
     assert "no reward" in " ".join(report["notes"])
