@@ -119,7 +119,7 @@ def main() -> int:
         "as reward 0; prefixes: every distinct one of every key (the empty prompt left out)",
     ]
     print_report(rows, header, baseline=args.baseline)
-    figure = plot(rows, scatter, tree, args.figure)
+    figure = plot(rows, scatter, tree, args.figure, baseline=args.baseline)
     print(f"\nFigure: {_relative(figure)}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

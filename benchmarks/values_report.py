@@ -23,6 +23,19 @@ DIFFERENCES = ("spearman", "f1_value", "f1_change", "bon_min@16")
 FIXED_ROWS = ("π_ref (untrained)", "π* (optimum)")
 
 
+def _scattered(rows: Sequence[dict], scatter: dict, baseline: str) -> list[str]:
+    """The GN-IVO setting with the highest mean correlation, and the baseline: two clouds stay readable."""
+    import numpy as np
+
+    def mean_spearman(name: str) -> float:
+        values = [r["spearman"] for r in rows if r["algorithm"] == name and r["spearman"] is not None]
+        return float(np.mean(values)) if values else float("-inf")
+
+    gnivo = [name for name in scatter if name.startswith("gnivo")]
+    chosen = [max(gnivo, key=mean_spearman)] if gnivo else []
+    return chosen + [name for name in scatter if name == baseline] or list(scatter)[:2]
+
+
 def _algorithms(rows: Sequence[dict]) -> list[str]:
     return list(dict.fromkeys(row["algorithm"] for row in rows if row["algorithm"] not in FIXED_ROWS))
 
@@ -97,7 +110,7 @@ def print_report(rows: Sequence[dict], header: Sequence[str], *, baseline: str =
         )
 
 
-def plot(rows: Sequence[dict], scatter: dict, tree, path: Path) -> Path:
+def plot(rows: Sequence[dict], scatter: dict, tree, path: Path, *, baseline: str = "grpo") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,7 +120,7 @@ def plot(rows: Sequence[dict], scatter: dict, tree, path: Path) -> Path:
     from gnivo_cli.algorithms.table import ALGORITHMS
 
     algorithms = _algorithms(rows)
-    colors = {a: _color(a, ALGORITHMS, i) for i, a in enumerate(algorithms)}
+    colors = colors_for(algorithms, ALGORITHMS)
     figure, axes = plt.subplots(1, 4, figsize=(17, 4.2))
     optimum = next(r for r in rows if r["algorithm"] == FIXED_ROWS[1])
     reference = next(r for r in rows if r["algorithm"] == FIXED_ROWS[0])
@@ -146,11 +159,15 @@ def plot(rows: Sequence[dict], scatter: dict, tree, path: Path) -> Path:
     axis = axes[3]
     target = tree.optimum_prefix_values()[:, :, tree.step_ends]
     unique = np.broadcast_to(tree.first[:, tree.step_ends], target.shape)
-    for algorithm, values in scatter.items():
+    for algorithm in _scattered(rows, scatter, baseline):
+        values = scatter[algorithm]
         axis.scatter(target[unique], values[unique], s=3, alpha=0.35, color=colors[algorithm], label=algorithm)
+    low, high = float(target[unique].min()), float(target[unique].max())
+    axis.plot([low, high], [low, high], "k--", linewidth=1, label="π* (y = x)")
+    axis.legend(fontsize=7, frameon=False, loc="lower right", markerscale=3)
     axis.set_xlabel("exact V*(prefix) − V*(x)")
     axis.set_ylabel("implicit α·log π_θ/π_ref")
-    axis.set_title("step-end prefixes, one seed each", fontsize=10)
+    axis.set_title("step-end prefixes, first seed", fontsize=10)
     axis.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,12 +176,20 @@ def plot(rows: Sequence[dict], scatter: dict, tree, path: Path) -> Path:
     return path
 
 
-#: GN-IVO settings take these in turn: blues and purples, none of them a baseline's colour in the algorithm table.
-GNIVO_COLORS = ("#1f77b4", "#9467bd", "#17becf", "#8c564b", "#e377c2", "#393b79")
+#: GN-IVO settings take these in turn (blues and purples), other variants these; none is a baseline's table colour.
+GNIVO_COLORS = ("#1f77b4", "#9467bd", "#17becf", "#393b79", "#e377c2", "#8c564b")
+OTHER_COLORS = ("#7f7f7f", "#bcbd22", "#8c6d31", "#637939")
 
 
-def _color(name: str, table: dict, index: int) -> str:
-    for algorithm, spec in table.items():
-        if (name == algorithm or name.startswith(algorithm + "-")) and not algorithm.startswith("gnivo"):
-            return spec.color
-    return GNIVO_COLORS[index % len(GNIVO_COLORS)]
+def colors_for(names: Sequence[str], table: dict) -> dict[str, str]:
+    """One distinct colour per name: an algorithm's own from the table, GN-IVO settings and other variants
+    (`grpo-noclip` beside `grpo`) from palettes of their own."""
+    colors, gnivo, other = {}, iter(GNIVO_COLORS * 4), iter(OTHER_COLORS * 6)
+    for name in names:
+        if name.startswith("gnivo"):
+            colors[name] = next(gnivo)
+        elif name in table:
+            colors[name] = table[name].color
+        else:
+            colors[name] = next(other)
+    return colors
