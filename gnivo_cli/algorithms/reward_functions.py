@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from rewards.base import OnError, Reward, RewardCallError, RewardOutputError, as_text, call_reward
+from rewards.base import Reward, RewardOutputError, as_text
+from rewards.calling import OnError, RewardCallError, call_reward
 
 # Keyword arguments trl passes to reward functions that are not dataset columns.
 _TRL_KWARGS = {"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
@@ -127,11 +128,30 @@ def _sample(prompts: list[Any], index: int | None) -> str:
     return f" (sample {index} of the batch, prompt {text[:60] + '...' if len(text) > 60 else text!r})"
 
 
-def build_reward_functions(specs: Sequence[Any]) -> list[TrlRewardFunction]:
-    """One trl reward function per recipe `rewards[]` entry, sharing one all-None guard."""
-    from rewards.registry import load_reward
+def reward_keys(names: Sequence[str]) -> list[str]:
+    """The key each `rewards[]` entry's metrics, counters and checkpoint state go under: its name, and
+    ``name#2``, ``name#3`` for later entries of a name already used (two `reward-model` entries). Distinct
+    names stay as they are, so runs recorded before read the same."""
+    keys: list[str] = []
+    for name in names:
+        key, number = name, 1
+        while key in keys or (number > 1 and key in names):
+            number += 1
+            key = f"{name}#{number}"
+        keys.append(key)
+    return keys
 
-    guard = AllNoneGuard([spec.name for spec in specs])
+
+def build_reward_functions(specs: Sequence[Any]) -> list[TrlRewardFunction]:
+    """One trl reward function per recipe `rewards[]` entry, each under its own key (`reward_keys`),
+    sharing one all-None guard."""
+    from rewards.registry import load_reward_class
+
+    keys = reward_keys([spec.name for spec in specs])
+    guard = AllNoneGuard(keys)
     return [
-        TrlRewardFunction(load_reward(spec.name, spec.params), on_error=spec.on_error, guard=guard) for spec in specs
+        TrlRewardFunction(
+            load_reward_class(spec.name).from_config(spec.params, name=key), on_error=spec.on_error, guard=guard
+        )
+        for spec, key in zip(specs, keys, strict=True)
     ]

@@ -206,7 +206,8 @@ def _score_batch(
     metrics: Counter[str],
     path: Path,
 ) -> int:
-    from rewards.base import RewardCallError, RewardOutputError, call_reward
+    from rewards.base import RewardOutputError
+    from rewards.calling import RewardCallError, call_reward
 
     rows = [row for _, row in batch]
     names = dict.fromkeys(key for row in rows for key in row if key not in REQUIRED_FIELDS)

@@ -102,6 +102,24 @@ def load_reward_functions(recipe: Recipe) -> tuple[list[Any], list[float]]:
     return functions, [spec.weight for spec in recipe.rewards]
 
 
+def check_reward_columns(recipe: Recipe, reward_functions: list[Any], columns: list[str]) -> None:
+    """Each reward's `required_columns` are columns of the data: a `RecipeError` naming the reward's entry
+    and the columns there are, before the model loads, instead of a failure at step 1."""
+    from gnivo_cli.recipe.loader import recipe_error_at
+    from rewards.calling import missing_columns
+
+    for index, function in enumerate(reward_functions):
+        missing = missing_columns(function.reward, columns)
+        if missing:
+            name = recipe.rewards[index].name
+            raise recipe_error_at(
+                recipe,
+                f"rewards.{index}",
+                f"reward {name!r} needs the column {missing[0]!r}, which data.source {recipe.data.source!r} "
+                f"lacks (columns: {', '.join(sorted(columns))}); `gnivo rewards show {name}` lists its params",
+            )
+
+
 def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> tuple[Any, Any]:
     """Everything `train` needs, ready to run: (trainer, metrics writer)."""
     from transformers import PrinterCallback, ProgressCallback
@@ -118,6 +136,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     set_seed(recipe.training.seed)
     dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)
+    check_reward_columns(recipe, reward_functions, dataset.column_names)
     model = load_causal_lm(
         recipe.model.name, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
