@@ -127,16 +127,16 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 def get_benchmark(name: str) -> Benchmark:
     """The built-in entry for `name` (or an alias), or the installed plugin benchmark of that name, else
-    an error that suggests the closest name and lists them all."""
-    key = name.strip().lower()
-    if key in BENCHMARKS:
-        return BENCHMARKS[key]
-    for bench in BENCHMARKS.values():
-        if key in bench.aliases:
-            return bench
-    from gnivo_cli.evaluation.registry import BENCHMARK_PLUGINS, load_benchmark
+    an error that suggests the closest name and lists them all. A plugin registered under a built-in's
+    name is refused (`registry.refuse_builtin_names`)."""
+    from gnivo_cli.evaluation.registry import BENCHMARK_PLUGINS, load_benchmark, refuse_builtin_names
 
+    key = name.strip().lower()
     plugins = BENCHMARK_PLUGINS.entry_points()
+    builtin = BENCHMARKS.get(key) or next((b for b in BENCHMARKS.values() if key in b.aliases), None)
+    if builtin is not None:
+        refuse_builtin_names(builtin, plugins)
+        return builtin
     if name.strip() in plugins:
         return load_benchmark(name.strip())
     candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases), *plugins]

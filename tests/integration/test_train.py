@@ -202,3 +202,28 @@ def test_two_entries_of_one_reward_keep_their_own_counters(tmp_path, tiny_model_
     # Without fallbacks the second entry finds no answer wherever there is no box: at least as many as the first.
     assert state["math#2"]["unparsable"] >= state["math"]["unparsable"]
     assert state["math#2"]["fallback_answers"] == 0
+
+
+def test_the_tokenizer_honours_trust_remote_code(tmp_path, tiny_model_dir, monkeypatch):
+    import gnivo_cli.models.loading as loading
+
+    calls = {}
+
+    class Loaded(Exception):
+        pass
+
+    def model(ref, **kwargs):
+        calls["model"] = kwargs
+        return object()
+
+    def tokenizer(ref, **kwargs):
+        calls["tokenizer"] = kwargs
+        raise Loaded
+
+    monkeypatch.setattr(loading, "load_causal_lm", model)
+    monkeypatch.setattr(loading, "load_tokenizer", tokenizer)
+    path = tiny_recipe(tmp_path, tiny_model_dir, model=f"{{name: '{tiny_model_dir}', trust_remote_code: true}}")
+    with pytest.raises(Loaded):
+        train(load_recipe(path))
+    assert calls["model"]["trust_remote_code"] is True
+    assert calls["tokenizer"].get("trust_remote_code") is True

@@ -20,12 +20,19 @@ def test_missing_embedded_package_says_what_to_install(monkeypatch, tmp_path):
         loading.resolve_model("embedded")
 
 
-def test_run_directories_resolve_to_final_then_latest_checkpoint(tmp_path):
+def test_run_directories_resolve_to_final_then_the_latest_complete_checkpoint(tmp_path):
+    from gnivo_cli.training import run_files
+
     run = tmp_path / "run"
     for step in (2, 10, 9):
         (run / f"checkpoint-{step}").mkdir(parents=True)
     (run / "metrics.jsonl").write_text("")
-    assert loading.resolve_model(str(run)) == str(run / "checkpoint-10")
+    unfinished = r"no checkpoint was written completely \(checkpoint-2, checkpoint-9, checkpoint-10 lack"
+    with pytest.raises(ModelNotFoundError, match=unfinished):
+        loading.resolve_model(str(run))
+    for step in (2, 9):  # checkpoint-10's save was cut short: it has no state file
+        (run / f"checkpoint-{step}" / run_files.CHECKPOINT_STATE_FILE).write_text("{}")
+    assert loading.resolve_model(str(run)) == str(run / "checkpoint-9")
     (run / "final").mkdir()
     assert loading.resolve_model(str(run)) == str(run / "final")
 
