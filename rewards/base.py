@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe.schema import describe_type, matches_type
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import unknown_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,9 +213,7 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
     for key, value in values.items():
         if not isinstance(key, str) or key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            match = closest(str(key), fields)
-            hint = f"did you mean {match!r}? " if match else ""
-            problems.append(f"{owner}: unknown parameter {key!r} ({hint}known: {known})")
+            problems.append(f"{owner}: {unknown_name('parameter', str(key), fields, listed=f'known: {known}')}")
         elif not matches_type(value, hints[key]):
             problems.append(f"{owner}: parameter {key!r} must be {describe_type(hints[key])}, got {value!r}")
     if problems:

@@ -26,7 +26,7 @@ from gnivo_cli.evaluation.benchmark_spec import (
     Problem,
 )
 from gnivo_cli.files.jsonl import iter_jsonl
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import did_you_mean
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
@@ -139,14 +139,11 @@ def get_benchmark(name: str) -> Benchmark:
         return builtin
     if name.strip() in plugins:
         return load_benchmark(name.strip())
-    candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases), *plugins]
-    match = closest(key, candidates)
-    hint = ""
-    if match:
-        suggestion = match if match in plugins else get_benchmark(match).name
-        hint = f" Did you mean {suggestion!r}?"
+    # An alias suggests the benchmark it stands for.
+    candidates = {n: b.name for b in BENCHMARKS.values() for n in (b.name, *b.aliases)} | {n: n for n in plugins}
     installed = f"; plugins: {', '.join(plugins)}" if plugins else ""
-    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}{installed}")
+    listed = f"known: {', '.join(BENCHMARKS)}{installed}"
+    raise GnivoError(f"unknown benchmark {name!r}{did_you_mean(key, candidates, stands_for=candidates)} ({listed})")
 
 
 def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None) -> list[Problem]:

@@ -30,7 +30,7 @@ from gnivo_cli.recipe.sections import (
     TrainingSection,
 )
 from gnivo_cli.recipe.strict_yaml import key_lines, locate, parse_yaml
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import did_you_mean
 from gnivo_cli.training import run_files
 
 
@@ -261,9 +261,8 @@ def _reward_checks(recipe: Recipe) -> list[tuple[str, str]]:
 
 
 def _unknown(key: Any, known: list[str]) -> str:
-    match = closest(str(key), known)
-    hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(known)})"
-    return f"unknown key{hint}"
+    listed = ", ".join(known)
+    return "unknown key" + did_you_mean(str(key), known, otherwise=f" (known: {listed})")
 
 
 def recorded_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:

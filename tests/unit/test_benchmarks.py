@@ -123,10 +123,12 @@ def test_aliases_and_case_resolve():
 
 
 def test_unknown_name_suggests_and_lists():
-    with pytest.raises(GnivoError, match=r"Did you mean 'aime24'\?.*Known: aime24, aime25") as error:
+    with pytest.raises(GnivoError, match=r"; did you mean 'aime24'\? \(known: aime24, aime25") as error:
         get_benchmark("aime2024")
     assert "gsm8k" in str(error.value)
-    with pytest.raises(GnivoError, match=r"unknown benchmark 'zzz'\. Known:"):
+    with pytest.raises(GnivoError, match=r"; did you mean 'math500'\?"):
+        get_benchmark("math_50")  # close to an alias: the benchmark it stands for is suggested
+    with pytest.raises(GnivoError, match=r"unknown benchmark 'zzz' \(known:"):
         get_benchmark("zzz")
 
 

@@ -150,7 +150,7 @@ def test_trust_remote_code_is_off_unless_asked(chat_rm, monkeypatch):
         ({"model": "x", "dtype": "float8"}, "parameter 'dtype' must be one of"),
         ({"model": "x", "batch_size": 0}, "'batch_size' must be >= 1"),
         ({"model": "x", "trust_remote_code": "yes"}, "parameter 'trust_remote_code' must be bool"),
-        ({"model": "x", "devise": "cpu"}, "unknown parameter 'devise' (did you mean 'device'?"),
+        ({"model": "x", "devise": "cpu"}, "unknown parameter 'devise'; did you mean 'device'? (known:"),
     ],
 )
 def test_param_problems(params, message):
