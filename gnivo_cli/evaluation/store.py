@@ -22,6 +22,7 @@ from typing import Any
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.jsonl import complete_lines
 
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"
@@ -97,7 +98,7 @@ class RunStore:
         if not self.samples_path.is_file():
             return {}
         raw = self.samples_path.read_bytes()
-        return _parse_samples(self.samples_path, raw[: raw.rfind(b"\n") + 1])
+        return _parse_samples(self.samples_path, complete_lines(raw))
 
     def shard_writer(self, rank: int) -> ShardWriter:
         return ShardWriter(self.directory / f"samples.rank-{rank}.jsonl")
@@ -111,7 +112,7 @@ class RunStore:
         present = self._read_samples()
         for path in shard_files:
             raw = path.read_bytes()
-            rows = _parse_samples(path, raw[: raw.rfind(b"\n") + 1])
+            rows = _parse_samples(path, complete_lines(raw))
             merged.update({key: row for key, row in rows.items() if key not in present})
         self.append(merged.values())
         for path in shard_files:
@@ -136,8 +137,7 @@ class RunStore:
         if not self.samples_path.is_file():
             return {}
         raw = self.samples_path.read_bytes()
-        # A run killed mid-write can leave a last line without its newline: drop it, keep the rest.
-        complete = raw[: raw.rfind(b"\n") + 1]
+        complete = complete_lines(raw)  # a run killed mid-write may have torn the last line: cut it
         if len(complete) != len(raw):
             with self.samples_path.open("r+b") as handle:
                 handle.truncate(len(complete))

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.jsonl import complete_lines
 
 Rows = Callable[[], Iterator[dict[str, Any]]]
 
@@ -69,7 +70,7 @@ class ScoreOutput:
         assert handle is not None
         handle.seek(0)
         raw = handle.read()
-        complete = raw[: raw.rfind("\n") + 1]  # a killed run may leave a torn last line
+        complete = complete_lines(raw)  # a killed run may leave a torn last line
         if not complete.strip():
             self._start_over()
             return
