@@ -97,7 +97,9 @@ def _child_main() -> None:
     """Entry point of the training process `launch_subprocess` starts."""
     import traceback
 
-    payload = json.loads(Path(sys.argv[1]).read_text())
+    from gnivo_cli.files.json_file import read_json_object
+
+    payload = read_json_object(Path(sys.argv[1])) or {}
     error_file = Path(payload["error_file"])
     try:
         from gnivo_cli.console import err_console

@@ -22,6 +22,7 @@ from typing import Any
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.jsonl import complete_lines
 
 SAMPLES_FILE = "samples.jsonl"
@@ -120,18 +121,13 @@ class RunStore:
         return merged
 
     def read_results(self) -> dict[str, Any]:
-        return json.loads(self.results_path.read_text(encoding="utf-8"))
+        return read_json_object(self.results_path) or {}
 
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.results_path, results)
 
     def _recorded_fingerprint(self) -> dict[str, Any] | None:
-        if not self.run_path.is_file():
-            return None
-        try:
-            return json.loads(self.run_path.read_text(encoding="utf-8")).get("fingerprint")
-        except (json.JSONDecodeError, AttributeError):
-            return None
+        return (read_json_object(self.run_path, invalid="none") or {}).get("fingerprint")
 
     def _read_samples(self) -> dict[SampleKey, dict[str, Any]]:
         if not self.samples_path.is_file():

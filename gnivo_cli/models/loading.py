@@ -11,7 +11,6 @@ A reference is one of:
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -124,12 +123,9 @@ def is_adapter(path: str) -> bool:
 
 def adapter_base(path: str) -> str:
     """The base model an adapter directory was trained on, resolved like any reference."""
-    try:
-        config = json.loads(Path(path, ADAPTER_CONFIG).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: expected a JSON object")
+    from gnivo_cli.files.json_file import read_json_object
+
+    config = read_json_object(Path(path, ADAPTER_CONFIG), error=ModelNotFoundError) or {}
     base = config.get("base_model_name_or_path")
     if not base:
         raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG} names no base_model_name_or_path")

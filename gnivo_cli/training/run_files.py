@@ -12,7 +12,6 @@ Reads only files: no torch, so `gnivo plot` and `gnivo compare` stay light.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -90,13 +89,4 @@ def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise GnivoError(f"{path}: not valid YAML ({error})" + (f"; {why}" if why else "")) from None
-    return data if isinstance(data, dict) else None
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object file, or None where it is missing or unreadable."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
     return data if isinstance(data, dict) else None

@@ -245,7 +245,9 @@ def signal_name(signum: int | None) -> str:
 
 
 def _finished_result(output_dir: Path) -> TrainResult:
-    summary = run_files.read_json(output_dir / run_files.SUMMARY_FILE) or {}
+    from gnivo_cli.files.json_file import read_json_object
+
+    summary = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none") or {}
     return TrainResult(
         output_dir=output_dir,
         steps=int(summary.get("steps", 0)),

@@ -192,7 +192,7 @@ def test_a_benchmark_carries_its_reward_template_and_rows():
 def test_a_plugin_cannot_take_a_builtin_benchmarks_name(tmp_path, monkeypatch):
     import importlib
 
-    from gnivo_cli.evaluation.registry import TAKES_A_BUILTIN_NAME, available_benchmarks
+    from gnivo_cli.evaluation.benchmarks import TAKES_A_BUILTIN_NAME, plugin_benchmarks
 
     info = tmp_path / "fake_bench-1.0.dist-info"
     info.mkdir()
@@ -205,7 +205,7 @@ def test_a_plugin_cannot_take_a_builtin_benchmarks_name(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
 
-    listed = {info.name: info for info in available_benchmarks()}
+    listed = {info.name: info for info in plugin_benchmarks()}
     assert listed["math-500"].status == "broken" and listed["math-500"].error == TAKES_A_BUILTIN_NAME
     assert listed["mine"].status == "ok"
     for name in ("math500", "MATH-500", "math_500"):  # the built-in by its name or any alias

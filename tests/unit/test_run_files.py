@@ -60,3 +60,23 @@ def test_one_reading_of_a_torn_last_line(tmp_path):
     path.write_text('{"a": 1}\n{"a\n{"a": 3}\n')  # only the last line can be torn
     with pytest.raises(GnivoError, match=r"rows.jsonl:2: invalid JSON"):
         list(iter_jsonl(path, torn_tail_ok=True))
+
+
+def test_one_reader_of_json_object_files(tmp_path):
+    from gnivo_cli.errors import ModelNotFoundError
+    from gnivo_cli.files.json_file import read_json_object
+
+    path = tmp_path / "summary.json"
+    assert read_json_object(path) is None  # missing
+    path.write_text('{"steps": 3}')
+    assert read_json_object(path) == {"steps": 3}
+    for text, problem in (('{"steps": 3', "not valid JSON"), ("[1, 2]", "expected a JSON object, got list")):
+        path.write_text(text)
+        with pytest.raises(GnivoError, match=f"summary.json: {problem}"):
+            read_json_object(path)
+        with pytest.raises(ModelNotFoundError):
+            read_json_object(path, error=ModelNotFoundError)
+        assert read_json_object(path, invalid="none") is None
+    path.write_bytes(b'{"a": "\xff"}')
+    with pytest.raises(GnivoError, match=r"summary\.json: not valid JSON"):
+        read_json_object(path)
