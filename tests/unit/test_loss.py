@@ -257,8 +257,8 @@ def test_all_empty_group_is_skipped_not_nan():
 @pytest.mark.parametrize(
     ("rows", "k", "alpha", "prefix", "message"),
     [
-        (6, 4, 0.2, "all", "whole groups"),
-        (4, 1, 0.2, "all", "K >= 2"),
+        (6, 4, 0.2, "all", "batch of 6 rows: must be a multiple of num_generations .4. so every group meets"),
+        (4, 1, 0.2, "all", "group_size must be >= 2"),
         (4, 2, 0.0, "all", "alpha"),
         (4, 2, 0.2, "middle", "prefix"),
     ],

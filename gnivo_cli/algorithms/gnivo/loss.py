@@ -24,6 +24,8 @@ from typing import Literal
 
 import torch
 
+from gnivo_cli.algorithms.gnivo.limits import alpha_problem, group_size_problem, whole_groups_problem
+
 PrefixMode = Literal["final", "sample", "all"]
 WeightMode = Literal["normalized", "exp"]
 PREFIX_MODES: tuple[str, ...] = ("final", "sample", "all")
@@ -260,10 +262,10 @@ def _check_shapes(logps, old_logps, mask, rewards, group_size: int, alpha: float
         )
     if rewards.shape != (logps.shape[0],):
         raise ValueError(f"rewards must have shape ({logps.shape[0]},), got {tuple(rewards.shape)}")
-    if group_size < 2 or logps.shape[0] % group_size:
-        raise ValueError(f"batch of {logps.shape[0]} rows is not made of whole groups of {group_size} (K >= 2)")
-    if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
+    if problem := group_size_problem(group_size) or whole_groups_problem(logps.shape[0], group_size):
+        raise ValueError(f"group_size {problem}" if group_size < 2 else f"batch of {logps.shape[0]} rows: {problem}")
+    if problem := alpha_problem(alpha):
+        raise ValueError(f"alpha {problem}")
     if prefix not in PREFIX_MODES:
         raise ValueError(f"prefix must be one of {PREFIX_MODES}, got {prefix!r}")
 
