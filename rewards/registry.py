@@ -18,9 +18,6 @@ from rewards.base import Reward, RewardParams, param_problems
 GROUP = "gnivo.rewards"
 REWARDS = PluginGroup(GROUP, "reward", "gnivo rewards list")
 
-#: One installed reward, as `gnivo rewards list` shows it.
-RewardInfo = PluginInfo
-
 
 # -- loading -------------------------------------------------------------------------------------------
 
@@ -101,7 +98,7 @@ def _field_comments(params_cls: type) -> dict[str, str]:
 # -- listing without importing ---------------------------------------------------------------------------
 
 
-def available_rewards(*, check: bool = False) -> list[RewardInfo]:
+def available_rewards(*, check: bool = False) -> list[PluginInfo]:
     """Every installed reward, sorted by name, read from source without importing it (see
     `PluginGroup.available`); with `check=True` each plugin is also imported and checked."""
     return REWARDS.available(_class_problem if check else None)

@@ -118,13 +118,6 @@ def _child_main() -> None:
         sys.exit(1)
 
 
-def launch_in_process(run: PlannedRun, resume: bool) -> None:
-    """Train one run in this process (no isolation: peak memory is then the process's peak so far)."""
-    from gnivo_cli.training.train import train
-
-    train(run.recipe, resume=resume)
-
-
 def run_compare(
     base: Recipe,
     algorithms: Sequence[str],

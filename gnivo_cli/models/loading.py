@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gnivo_cli.errors import ModelNotFoundError
-from gnivo_cli.models.devices import check_device
+from gnivo_cli.models.devices import check_device, torch_dtype
 from gnivo_cli.training import run_files
 
 if TYPE_CHECKING:
@@ -179,17 +179,6 @@ def load_tokenizer(ref: str, *, padding_side: str = "left", trust_remote_code: b
     return tokenizer
 
 
-def _dtype(name: str | None) -> Any:
-    import torch
-
-    if name in (None, "auto"):
-        return "auto"
-    try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-    except KeyError:
-        raise ModelNotFoundError(f"unknown dtype {name!r}: use auto, float32, bfloat16 or float16") from None
-
-
 def _weights_kwargs(path: str, trust_remote_code: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     if not _is_hub_id(path) and any(Path(path).glob("*.safetensors")):
@@ -217,11 +206,11 @@ def load_causal_lm(
         from peft import PeftModel
 
         base_path = adapter_base(path)
-        kwargs = {"dtype": _dtype(dtype), **_weights_kwargs(base_path, trust_remote_code)}
+        kwargs = {"dtype": torch_dtype(dtype), **_weights_kwargs(base_path, trust_remote_code)}
         base = _load(ref, base_path, "model", lambda: AutoModelForCausalLM.from_pretrained(base_path, **kwargs))
         model = _load(ref, path, "adapter", lambda: PeftModel.from_pretrained(base, path))
     else:
-        kwargs = {"dtype": _dtype(dtype), **_weights_kwargs(path, trust_remote_code)}
+        kwargs = {"dtype": torch_dtype(dtype), **_weights_kwargs(path, trust_remote_code)}
         model = _load(ref, path, "model", lambda: AutoModelForCausalLM.from_pretrained(path, **kwargs))
     if device:
         model = model.to(device)

@@ -141,7 +141,7 @@ def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, s
             problems.append((key_path, _unknown(key, list(fields))))
         elif not matches_type(item, hints[key]):
             problems.append((key_path, type_problem(item, hints[key])))
-        elif (problem := value_problem(item, hints[key], fields[key])) is not None:
+        elif (problem := value_problem(item, fields[key])) is not None:
             problems.append((key_path, problem))
         else:
             kwargs[key] = item

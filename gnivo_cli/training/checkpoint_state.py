@@ -103,7 +103,6 @@ class GracefulStop(TrainerCallback):
     def __init__(self, trainer: Any = None) -> None:
         self.trainer = trainer
         self.signal: int | None = None
-        self.stopped_at: int | None = None
         self.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
 
     @property
@@ -125,7 +124,6 @@ class GracefulStop(TrainerCallback):
                 self.signal = signal.SIGTERM  # another process was asked to stop
             control.should_save = True
             control.should_training_stop = True
-            self.stopped_at = state.global_step
         return control
 
 
