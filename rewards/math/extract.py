@@ -297,6 +297,8 @@ def set_elements(text: str) -> str:
 
 def _separates_thousands(text: str, start: int, comma: int) -> bool:
     """Whether the comma at `comma` is a thousands separator (``1,000``) inside the part opened at `start`."""
+    if comma - start > 40:  # no number written with separators is this long: keep the split linear
+        return False
     return bool(_THOUSANDS_HEAD.fullmatch(text, start, comma) and _THOUSANDS_TAIL.match(text, comma + 1))
 
 

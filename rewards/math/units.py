@@ -44,6 +44,9 @@ _SYNONYMS = {
 }
 #: Symbols a spaced answer may use on their own (``5 m``); any other single letter after a number is algebra.
 _ONE_LETTER = {"m", "g", "s", "h", "l"}
+#: A number with its unit is short; longer answers are not searched for one (the patterns below would take
+#: time quadratic in the length on prose).
+MAX_CHARS = 100
 _POWERS = {"square": "2", "sq": "2", "cubic": "3"}
 _LIST_WORDS = {"and", "or", "to"}
 
@@ -108,7 +111,9 @@ def _measured(match: re.Match, unit: str | None, glued: bool = False) -> Measure
 def split_unit(answer: str) -> Measured:
     """The value and the unit of an answer (already `clean`): ``10\\text{ cm}^2`` -> (``10``, ``cm^2``)."""
     answer = answer.strip()
-    if match := _DEGREES.fullmatch(answer):
+    if len(answer) > MAX_CHARS:
+        found = None
+    elif match := _DEGREES.fullmatch(answer):
         found = _measured(match, "degree")
     elif match := _IN_TEXT.fullmatch(answer):
         groups = match.groupdict()

@@ -33,6 +33,7 @@ from rewards.math.units import Measured, canonical_unit, compare_units, split_un
         ("2 and 3", Measured("2 and 3")),  # a list
         ("x \\text{ cm}", Measured("x \\text{ cm}")),  # only numbers carry units here
         ("\\text{Monday}", Measured("\\text{Monday}")),
+        ("word " * 30 + "5 cm", Measured("word " * 30 + "5 cm")),  # prose, not a number with its unit
     ],
 )
 def test_split_unit(answer, expected):
