@@ -36,9 +36,10 @@ def _class_problem(obj: Any) -> str | None:
     return None
 
 
-def load_reward(name: str, params: dict[str, Any] | None = None) -> Reward:
-    """The reward registered as `name`, built with `params` (validated; each problem names its key)."""
-    return load_reward_class(name).from_config(params or {}, name=name)
+def load_reward(name: str, params: dict[str, Any] | None = None, *, key: str | None = None) -> Reward:
+    """The reward registered as `name`, built with `params` (validated; each problem names its key).
+    `key` names it instead of `name` (its metrics, messages): `reward-model#2` for a recipe's second entry."""
+    return load_reward_class(name).from_config(params or {}, name=key or name)
 
 
 def reward_param_problems(name: str, params: Any) -> list[str]:

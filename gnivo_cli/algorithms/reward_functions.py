@@ -145,13 +145,11 @@ def reward_keys(names: Sequence[str]) -> list[str]:
 def build_reward_functions(specs: Sequence[Any]) -> list[TrlRewardFunction]:
     """One trl reward function per recipe `rewards[]` entry, each under its own key (`reward_keys`),
     sharing one all-None guard."""
-    from rewards.registry import load_reward_class
+    from rewards.registry import load_reward
 
     keys = reward_keys([spec.name for spec in specs])
     guard = AllNoneGuard(keys)
     return [
-        TrlRewardFunction(
-            load_reward_class(spec.name).from_config(spec.params, name=key), on_error=spec.on_error, guard=guard
-        )
+        TrlRewardFunction(load_reward(spec.name, spec.params, key=key), on_error=spec.on_error, guard=guard)
         for spec, key in zip(specs, keys, strict=True)
     ]

@@ -255,13 +255,16 @@ def test_vllm_backend_without_vllm_fails_before_loading_anything(tmp_path, aime2
 
 
 def test_a_lora_adapter_and_a_training_output_folder_are_models(tmp_path, aime24, tiny_model_dir):
+    import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)  # the adapter's random weights, whatever ran before in this process
     adapter = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     adapter_dir = tmp_path / "run" / "checkpoint-3"
     adapter.save_pretrained(adapter_dir)  # records the base model's path in adapter_config.json
+    (adapter_dir / "gnivo_state.json").write_text("{}")  # what marks a training checkpoint complete
     common = dict(pass_at=[1], data=aime24, limit=1, max_new_tokens=3, temperature=0)
     by_adapter = evaluate("aime24", model=str(adapter_dir), output_dir=tmp_path / "a", **common)
     by_run = evaluate("aime24", model=str(tmp_path / "run"), output_dir=tmp_path / "b", **common)
