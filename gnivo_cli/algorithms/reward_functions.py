@@ -153,3 +153,21 @@ def build_reward_functions(specs: Sequence[Any]) -> list[TrlRewardFunction]:
         TrlRewardFunction(load_reward(spec.name, spec.params, key=key), on_error=spec.on_error, guard=guard)
         for spec, key in zip(specs, keys, strict=True)
     ]
+
+
+def check_reward_columns(recipe: Any, reward_functions: list[Any], columns: list[str]) -> None:
+    """Each reward's `required_columns` are columns of the data: a `RecipeError` naming the reward's entry
+    and the columns there are, before the model loads, instead of a failure at step 1."""
+    from gnivo_cli.recipe.loader import recipe_error_at
+    from rewards.calling import missing_columns
+
+    for index, function in enumerate(reward_functions):
+        missing = missing_columns(function.reward, columns)
+        if missing:
+            name = recipe.rewards[index].name
+            raise recipe_error_at(
+                recipe,
+                f"rewards.{index}",
+                f"reward {name!r} needs the column {missing[0]!r}, which data.source {recipe.data.source!r} "
+                f"lacks (columns: {', '.join(sorted(columns))}); `gnivo rewards show {name}` lists its params",
+            )
