@@ -114,6 +114,8 @@ NOT_RUN: dict[str, str] = {
     "gnivo train RECIPE --num-processes N [--accelerate-config FILE]": "a synopsis",
     "accelerate launch --num_processes N [--config_file FILE] -m gnivo_cli ...": "a synopsis",
     "gnivo eval --num-processes N": "a synopsis; several eval processes run in test_eval_processes.py",
+    "gnivo eval --num-processes": "a fragment naming an option; several eval processes run in test_eval_processes.py",
+    "gnivo export RUN --merge -o DIR": "a synopsis; `gnivo export runs/quickstart/checkpoint-50 ...` is run",
     "trl vllm-serve --data-parallel-size N --tensor-parallel-size M": "a synopsis of trl's server (GPUs)",
     "trl vllm-serve --data-parallel-size 8": "trl's vLLM server on 8 GPUs",
     "CUDA_VISIBLE_DEVICES=0 trl vllm-serve --model Qwen/Qwen2.5-Math-7B": "trl's vLLM server on a GPU",
@@ -165,6 +167,8 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     ("--seeds 0,1,2", "--seeds 1"),
     ("runs/my-run", "{trained_run}"),
     ("runs/a runs/b runs/c", "runs/cmp/gnivo/seed-0 runs/cmp/grpo/seed-0 runs/cmp/rloo/seed-0"),
+    ("RUN/completions.jsonl", "{trained_run}/completions.jsonl"),
+    ("runs/quickstart/checkpoint-50", "runs/quickstart/checkpoint-2"),  # the last of two steps
     ("model=OpenAssistant/reward-model-deberta-v3-large-v2", "model={reward_model}"),
 ]
 #: Appended to `gnivo train` and `gnivo compare` (after the command's own --set, so these win; a dry run
@@ -175,6 +179,8 @@ TINY_RUN = [
     "training.per_device_batch_size=2",
     "training.gradient_accumulation_steps=1",
     "training.warmup_steps=0",
+    "training.save_steps=1",
+    "training.log_completions=true",
     "training.bf16=false",
     "training.gradient_checkpointing=false",
     "algorithm.num_generations=2",
