@@ -49,41 +49,18 @@ def call_reward(
     *,
     on_error: OnError = "raise",
     where: typing.Callable[[int], str] = "sample {}".format,
-) -> tuple[list[float | None], int]:
+    assess: bool = False,
+) -> tuple[list[Assessment], int]:
     """Call `reward` on one batch as the contract says, and check what it returns.
 
-    Returns (scores, samples skipped). When the batch call raises, each sample is scored on its own to
-    find the ones that raise: with ``on_error="raise"`` the first is named in a `RewardCallError`; with
-    ``"skip"`` each becomes None and is counted. Outputs that break the contract raise a
-    `RewardOutputError` either way, and a missing column a `RewardConfigError`: they are bugs in the
-    reward or its configuration, not bad samples.
+    Returns (assessments, samples skipped): each checked score, with what the reward found in the
+    completion when `assess` asks `Reward.assess` (as `gnivo eval` does) rather than calling the reward.
+    When the batch call raises, each sample is scored on its own to find the ones that raise: with
+    ``on_error="raise"`` the first is named in a `RewardCallError`; with ``"skip"`` each becomes None and is
+    counted. Outputs that break the contract raise a `RewardOutputError` either way, and a missing column a
+    `RewardConfigError`: they are bugs in the reward or its configuration, not bad samples.
     """
-    assessed, skipped = _call(reward, reward, prompts, completions, columns, on_error, where)
-    return [assessment.score for assessment in assessed], skipped
-
-
-def assess_batch(
-    reward: Reward,
-    prompts: list[Any],
-    completions: list[Any],
-    columns: dict[str, list[Any]],
-    *,
-    on_error: OnError = "raise",
-    where: typing.Callable[[int], str] = "sample {}".format,
-) -> tuple[list[Assessment], int]:
-    """`call_reward` through `Reward.assess`: each checked score with the answer the reward found."""
-    return _call(reward, reward.assess, prompts, completions, columns, on_error, where)
-
-
-def _call(
-    reward: Reward,
-    method: typing.Callable[..., Any],
-    prompts: list[Any],
-    completions: list[Any],
-    columns: dict[str, list[Any]],
-    on_error: OnError,
-    where: typing.Callable[[int], str],
-) -> tuple[list[Assessment], int]:
+    method = reward.assess if assess else reward
     check_columns(reward, columns)
     count = len(completions)
     try:

@@ -79,7 +79,7 @@ class TrlRewardFunction:
         step = getattr(state, "global_step", 0) + 1  # the step being trained
         columns = {k: v for k, v in kwargs.items() if k not in _TRL_KWARGS}
         try:
-            scores, skipped = call_reward(
+            assessed, skipped = call_reward(
                 self.reward, list(prompts), list(completions), columns, on_error=self.on_error
             )
         except RewardCallError as error:
@@ -89,6 +89,7 @@ class TrlRewardFunction:
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
+        scores = [assessment.score for assessment in assessed]
         counts = dict(self.reward.metrics())
         if skipped:
             counts["errors_skipped"] = float(skipped)

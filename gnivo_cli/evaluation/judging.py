@@ -57,7 +57,7 @@ def judge_batch(
     benchmark: Benchmark,
 ) -> list[dict[str, Any]]:
     """Sample rows for a finished batch, judged by `reward`."""
-    from rewards.calling import RewardCallError, assess_batch
+    from rewards.calling import RewardCallError, call_reward
 
     owners = [problems[c.request.problem_id] for c in batch]
     prompts = [template.messages(p.problem) for p in owners]
@@ -69,7 +69,7 @@ def judge_batch(
         return f"problem {batch[index].request.problem_id} sample {batch[index].request.sample_index}"
 
     try:
-        assessed, _ = assess_batch(reward, prompts, completions, columns, where=where)
+        assessed, _ = call_reward(reward, prompts, completions, columns, where=where, assess=True)
     except RewardCallError as error:
         at = f" ({where(error.index)})" if error.index is not None else ""
         raise GnivoError(f"{error}{at}") from error

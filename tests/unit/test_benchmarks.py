@@ -219,7 +219,7 @@ def test_the_reward_reads_the_gold_the_benchmark_records(shared_benchmarks, name
     # Eval passes the reward the row's own fields, as training would: the reward's reading of its answer
     # column must give the gold the benchmark records, so boxing that gold scores as correct.
     from gnivo_cli.evaluation.judging import load_judge_reward
-    from rewards.calling import assess_batch
+    from rewards.calling import call_reward
 
     benchmark = BENCHMARKS[name]
     problems = load_problems(benchmark, shared_benchmarks)
@@ -228,6 +228,6 @@ def test_the_reward_reads_the_gold_the_benchmark_records(shared_benchmarks, name
     }
     completions = [[{"role": "assistant", "content": f"So \\boxed{{{p.gold}}}."}] for p in problems]
     with load_judge_reward(benchmark, {"timeout": 5.0}) as reward:
-        assessed, _ = assess_batch(reward, [p.problem for p in problems], completions, columns)
+        assessed, _ = call_reward(reward, [p.problem for p in problems], completions, columns, assess=True)
     wrong = [(p.id, p.gold, a.answer) for p, a in zip(problems, assessed, strict=True) if a.score != 1.0]
     assert wrong == []
