@@ -47,7 +47,7 @@ def summarize(
     for row in rows:
         grouped[row["problem_id"]].append(row)
     ks = selection_ks(settings.pass_at, n)
-    if rows and all("reward" not in row for row in rows):  # judged with extracted answers: they can vote
+    if any(row.get("answer_source") is not None for row in rows):  # a reward that reads answers: they can vote
         results.update(majority_scores(list(grouped.values()), ks))
     if rows and all(field in row for row in rows for field in VALUE_FIELDS):
         results.update(value_scores(list(grouped.values()), ks))
@@ -63,5 +63,8 @@ def summarize(
 
 
 def _no_answer(row: dict[str, Any]) -> bool:
-    # A judging reward reports the answer it found; a scoring reward, None where it does not apply.
-    return row["reward"] is None if "reward" in row else row["extracted_answer"] is None
+    # Where the reward says how it found the answer (`math`: "none" when it found none), that; else a reward
+    # that did not apply (None). Rows of runs that recorded no reward: no extracted answer.
+    if row.get("answer_source") is not None:
+        return row["answer_source"] == "none"
+    return row["reward"] is None if "reward" in row else row.get("extracted_answer") is None

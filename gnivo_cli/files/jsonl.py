@@ -1,11 +1,13 @@
-"""Reading JSONL files with errors that name the file and line."""
+"""Reading JSONL files with errors that name the file and line, and the one reading of a torn last line: a
+line without its newline that a writer killed mid-write left behind (`iter_jsonl(torn_tail_ok=True)` for
+readers, `complete_lines` for appenders that write on)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
 from gnivo_cli.errors import GnivoError
 
@@ -42,3 +44,10 @@ def iter_jsonl(path: Path, *, torn_tail_ok: bool = False) -> Iterator[tuple[int,
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """All objects of a JSONL file."""
     return [row for _, row in iter_jsonl(path)]
+
+
+def complete_lines(raw: AnyStr) -> AnyStr:
+    """What an appending writer left complete: `raw` up to its last newline. The rest is a last line a writer
+    killed mid-line tore (or one it is still writing): an appender cuts it before writing on."""
+    newline = b"\n" if isinstance(raw, bytes) else "\n"
+    return raw[: raw.rfind(newline) + 1]  # type: ignore[arg-type]

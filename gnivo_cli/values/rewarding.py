@@ -23,7 +23,7 @@ def score_rewards(
     specs: Sequence[RewardSpec], inputs: Sequence[RewardInput]
 ) -> tuple[list[float | None], list[dict[str, float | None]], list[str]]:
     """(total per input, each reward's value per input, notes on rewards that could not run)."""
-    from rewards.base import RewardCallError, call_reward
+    from rewards.calling import RewardCallError, call_reward, missing_columns
     from rewards.registry import load_reward
 
     totals: list[float | None] = [None] * len(inputs)
@@ -34,7 +34,7 @@ def score_rewards(
     for spec in specs:
         reward = load_reward(spec.name, spec.params)
         try:
-            missing = sorted({c for item in inputs for c in reward.required_columns if c not in item.columns})
+            missing = sorted({name for item in inputs for name in missing_columns(reward, item.columns)})
             if missing:
                 flags = " ".join(f"--column {name}=..." for name in missing)
                 notes.append(f"reward {spec.name!r} needs the column(s) {', '.join(missing)} ({flags}); not scored")
@@ -42,7 +42,7 @@ def score_rewards(
             names = dict.fromkeys(key for item in inputs for key in item.columns)
             columns = {name: [item.columns.get(name) for item in inputs] for name in names}
             try:
-                scores, _ = call_reward(
+                assessed, _ = call_reward(
                     reward,
                     [item.messages for item in inputs],
                     [[{"role": "assistant", "content": item.completion}] for item in inputs],
@@ -54,7 +54,7 @@ def score_rewards(
                 ) from error
         finally:
             reward.close()
-        for index, score in enumerate(scores):
+        for index, score in enumerate(assessment.score for assessment in assessed):
             parts[index][spec.name] = score
             if score is not None:
                 totals[index] = (totals[index] or 0.0) + spec.weight * score
