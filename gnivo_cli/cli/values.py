@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.values.sources import DEFAULT_LIMIT
 
 _IN = "Prompts and completions"
 _GEN = "Generation"
 _READ = "Reading the values"
 _OUT = "Output"
-#: Prompts read from a file when --limit is not given (each costs K completions and two forward passes).
-DEFAULT_FILE_LIMIT = 8
 
 
 def values(
@@ -72,7 +71,7 @@ def values(
         int | None,
         typer.Option(
             help="Only the first N prompts of --data, --eval or --logged.",
-            show_default=str(DEFAULT_FILE_LIMIT),
+            show_default=str(DEFAULT_LIMIT),
             rich_help_panel=_IN,
         ),
     ] = None,
@@ -175,18 +174,15 @@ def values(
     from gnivo_cli.console import console, err_console
     from gnivo_cli.files.paths import check_output_file
     from gnivo_cli.scoring.score import parse_params
+    from gnivo_cli.values import terminal
     from gnivo_cli.values.compute import ValuesSettings, compute_values
+    from gnivo_cli.values.sources import read_items
     from gnivo_cli.values.target import resolve_target
 
-    sources = [bool(prompt), data is not None, eval_dir is not None, logged]
-    if sum(sources) != 1:
-        raise GnivoError("give one source of prompts: --prompt TEXT (repeatable), --data FILE, --eval DIR or --logged")
     if unit not in (None, "step", "token"):
         raise GnivoError(f"--unit must be step or token, got {unit!r}")
     if color_by not in ("value", "change"):
         raise GnivoError(f"--color-by must be value or change, got {color_by!r}")
-    if limit is not None and limit < 1:
-        raise GnivoError(f"--limit must be at least 1, got {limit}")
     for path, option, suffixes in (
         (html, "--html", {"html": "", "htm": ""}),
         (plot, "--plot", {"png": ""}),
@@ -205,14 +201,13 @@ def values(
 
         separator = codecs.decode(separator, "unicode_escape")
     target = resolve_target(model, ref=ref, unit=unit, separator=separator, alpha=alpha)  # type: ignore[arg-type]
-    items, notes = _items(target, prompt, data, eval_dir, logged, step, prompt_column, _columns(column))
-    if len(items) > (limit or DEFAULT_FILE_LIMIT) and not prompt:
-        notes.append(f"the first {limit or DEFAULT_FILE_LIMIT} of {len(items)} prompts (--limit)")
-        items = items[: limit or DEFAULT_FILE_LIMIT]
+    items, notes = read_items(
+        target, prompts=prompt or [], data=data, eval_dir=eval_dir, logged=logged, step=step,
+        prompt_column=prompt_column, columns=_columns(column), limit=limit,
+    )  # fmt: skip
     _quiet_transformers()
-    report = compute_values(target, items, settings, stage=_progress_stage(err_console))
+    report = compute_values(target, items, settings, stage=terminal.progress_stage(err_console))
     report.notes[:0] = notes
-    from gnivo_cli.values import terminal
 
     terminal.render(console, report, color_by=color_by, brief=brief)  # type: ignore[arg-type]
     written = []
@@ -230,57 +225,6 @@ def values(
         written.append(write_plot(report, plot))
     for path in written:
         console.print(f"[dim]wrote[/] {path}", highlight=False, soft_wrap=True)
-
-
-def _items(target, prompt, data, eval_dir, logged, step, prompt_column, columns):
-    from gnivo_cli.values import sources
-
-    run_data = target.data if target.run_dir is not None else None
-    if prompt:
-        return sources.prompt_items(prompt, run_data, columns), []
-    if eval_dir is not None:
-        return sources.eval_items(eval_dir)
-    if logged:
-        if target.run_dir is None:
-            raise GnivoError(f"--logged reads a run's completions.jsonl, and {target.label} is not a gnivo run")
-        data = target.run_dir / "completions.jsonl"
-        if not data.is_file():
-            raise GnivoError(
-                f"{target.run_dir}: logged no completions ({data.name}); train with training.log_completions: true"
-            )
-    return sources.data_items(data, run_data, prompt_column=prompt_column, step=step)
-
-
-def _progress_stage(console):
-    """A transient progress bar per stage (rate and time left), or a spinner where there is nothing to count."""
-    from contextlib import contextmanager
-
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    @contextmanager
-    def stage(description: str, total: int):
-        columns = [SpinnerColumn(), TextColumn("{task.description}")]
-        if total:
-            columns += [
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-            ]
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-            task = bar.add_task(description, total=total or None)
-            yield lambda done: bar.advance(task, done)
-
-    return stage
 
 
 def _columns(items: list[str] | None) -> dict[str, str]:

@@ -22,7 +22,11 @@ from typing import Any
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.jsonl import iter_jsonl
 from gnivo_cli.recipe.sections import DataSection
+from gnivo_cli.training.run_files import COMPLETIONS_FILE
+from gnivo_cli.values.target import ValueTarget
 
+#: Prompts read from a file when no limit is given (each costs K completions and two forward passes).
+DEFAULT_LIMIT = 8
 #: Fields of a logged or scored completion row that are not data columns (what a reward must not receive).
 _LOG_FIELDS = ("prompt", "completion", "reward", "rewards", "step", "group", "weight", "advantage", "finish_reason")
 
@@ -46,6 +50,45 @@ class PromptItem:
     messages: list[dict[str, str]]
     columns: dict[str, Any] = field(default_factory=dict)
     completions: list[GivenCompletion] | None = None
+
+
+def read_items(
+    target: ValueTarget,
+    *,
+    prompts: Sequence[str] = (),
+    data: Path | None = None,
+    eval_dir: Path | None = None,
+    logged: bool = False,
+    step: int | None = None,
+    prompt_column: str | None = None,
+    columns: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> tuple[list[PromptItem], list[str]]:
+    """The prompts of exactly one source, and notes on what was chosen: `prompts` (all of them), or the first
+    `limit` (default `DEFAULT_LIMIT`) of a data file, an eval folder, or the target run's completions.jsonl."""
+    if sum([bool(prompts), data is not None, eval_dir is not None, logged]) != 1:
+        raise GnivoError("give one source of prompts: --prompt TEXT (repeatable), --data FILE, --eval DIR or --logged")
+    if limit is not None and limit < 1:
+        raise GnivoError(f"--limit must be at least 1, got {limit}")
+    run_data = target.data if target.run_dir is not None else None
+    if prompts:
+        return prompt_items(prompts, run_data, columns or {}), []
+    if eval_dir is not None:
+        items, notes = eval_items(eval_dir)
+    else:
+        if logged:
+            if target.run_dir is None:
+                raise GnivoError(f"--logged reads a run's completions.jsonl, and {target.label} is not a gnivo run")
+            data = target.run_dir / COMPLETIONS_FILE
+            if not data.is_file():
+                raise GnivoError(
+                    f"{target.run_dir}: logged no completions ({data.name}); train with training.log_completions: true"
+                )
+        items, notes = data_items(data, run_data, prompt_column=prompt_column, step=step)
+    keep = limit or DEFAULT_LIMIT
+    if len(items) > keep:
+        notes.append(f"the first {keep} of {len(items)} prompts (--limit)")
+    return items[:keep], notes
 
 
 def prompt_items(texts: Sequence[str], data: DataSection | None, columns: dict[str, Any]) -> list[PromptItem]:

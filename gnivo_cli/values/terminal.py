@@ -124,3 +124,36 @@ def _brief_table(prompt: PromptReport) -> Any:
             escape(completion.text.replace("\n", "↵")),
         )
     return table
+
+
+def progress_stage(console: Any) -> Any:
+    """For `compute_values(stage=...)`: a transient progress bar per stage (count, rate, time left), or a spinner
+    where there is nothing to count; nothing when `console` is not a terminal."""
+    from contextlib import contextmanager
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextmanager
+    def stage(description: str, total: int):
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total:
+            columns += [
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            ]
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task(description, total=total or None)
+            yield lambda done: bar.advance(task, done)
+
+    return stage
