@@ -1,12 +1,16 @@
 """trl's trainers with time and sample accounting, for the metrics every algorithm writes.
 
-`RolloutAccountingMixin` only measures: no loss reads what it records.
+`RolloutAccountingMixin` only measures (no loss reads what it records), and lets a stop request end a long
+generation early (`gnivo_stop`, set by `gnivo_cli.training.train`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from trl import GRPOTrainer, RLOOTrainer
 
@@ -18,6 +22,21 @@ class RolloutAccountingMixin:
         self.timings: dict[str, float] = defaultdict(float)
         self.samples_generated = 0
         self.tokens_generated = 0
+        self.gnivo_stop: Any = None  # a GracefulStop: a stop request ends generation at the next token
+        self.generation_cut_short = False
+
+    def _generate_single_turn(self, *args, **kwargs):
+        stop = self.gnivo_stop
+        if stop is None or self.use_vllm:  # vLLM generates a batch in one call: the stop waits for it
+            return super()._generate_single_turn(*args, **kwargs)
+
+        def requested() -> bool:
+            if stop.requested:
+                self.generation_cut_short = True
+            return stop.requested
+
+        with stops_when(self.accelerator.unwrap_model(self.model_wrapped), requested):
+            return super()._generate_single_turn(*args, **kwargs)
 
     def _generate_and_score_completions(self, inputs):
         started = time.perf_counter()
@@ -49,8 +68,37 @@ class RolloutAccountingMixin:
         return output
 
     def timing_breakdown(self) -> dict[str, float]:
-        rollout, scoring, total = self.timings["rollout"], self.timings["scoring"], self.timings["total"]
-        return {"generation": rollout - scoring, "scoring": scoring, "loss_backward": max(total - rollout, 0.0)}
+        return timing_breakdown(self.timings)
+
+
+def timing_breakdown(timings: dict[str, float]) -> dict[str, float]:
+    """The accounting's running totals as the phases a summary reports."""
+    rollout, scoring, total = (timings.get(key, 0.0) for key in ("rollout", "scoring", "total"))
+    return {"generation": rollout - scoring, "scoring": scoring, "loss_backward": max(total - rollout, 0.0)}
+
+
+@contextmanager
+def stops_when(model: Any, requested: Callable[[], bool]) -> Iterator[None]:
+    """While inside, `model.generate` also stops (every row, at the next token) once `requested()` is true."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Requested(StoppingCriteria):
+        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+            return torch.full((input_ids.shape[0],), requested(), dtype=torch.bool, device=input_ids.device)
+
+    original = model.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        criteria = StoppingCriteriaList(kwargs.pop("stopping_criteria", None) or [])
+        criteria.append(Requested())
+        return original(*args, stopping_criteria=criteria, **kwargs)
+
+    model.generate = generate
+    try:
+        yield
+    finally:
+        del model.generate  # the class's method again
 
 
 class TimedGRPOTrainer(RolloutAccountingMixin, GRPOTrainer):

@@ -1,4 +1,4 @@
-"""What a checkpoint must carry beyond trl's own state, and stopping cleanly on a signal.
+"""What a checkpoint must carry beyond trl's own state, and stopping cleanly after a signal.
 
 trl/transformers checkpoints hold the weights, optimizer, scheduler and the global RNGs. A resumed gnivo
 run also needs its counters (samples and tokens generated, reward counters: `gnivo compare` budgets on
@@ -10,9 +10,6 @@ checkpoint as complete.
 from __future__ import annotations
 
 import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from transformers import TrainerCallback
 
 from gnivo_cli.files.atomic import write_json_atomic
 from gnivo_cli.training import run_files
+from gnivo_cli.training.stopping import StopRequest
 
 
 def _generators(trainer: Any) -> dict[str, Any]:
@@ -59,6 +57,7 @@ def capture_counters(trainer: Any, step: int) -> dict[str, Any]:
         "tokens_generated": int(getattr(trainer, "tokens_generated", 0)),
         "timings": dict(getattr(trainer, "timings", {})),
         "reward_counters": {f.__name__: dict(f.counters) for f in _reward_functions(trainer)},
+        "world_size": trainer.accelerator.num_processes if hasattr(trainer, "accelerator") else 1,
     }
 
 
@@ -96,18 +95,27 @@ class GracefulStop(TrainerCallback):
 
     With `num_iterations` > 1 it stops after the last pass over the generated batch, where a checkpoint
     resumes exactly (the batch itself is not saved). With several processes the request is shared at each
-    step end, so all of them stop after the same step, whichever process the signal reached first.
+    step end, so all of them stop after the same step, whichever process the signal reached first. The
+    request itself (`gnivo_cli.training.stopping`) is recorded from the run's start.
     """
 
-    def __init__(self, trainer: Any = None) -> None:
-        self.trainer = trainer
-        self.signal: int | None = None
+    def __init__(self, trainer: Any = None, request: StopRequest | None = None) -> None:
+        self.request = request or StopRequest()
         self.stopped_at: int | None = None
-        self.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
+        self.trainer = trainer
+        self.steps_per_batch = self.request.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
+
+    @property
+    def signal(self) -> int | None:
+        return self.request.signal
+
+    @signal.setter
+    def signal(self, value: int | None) -> None:
+        self.request.signal = value
 
     @property
     def requested(self) -> bool:
-        return self.signal is not None
+        return self.request.requested
 
     def _anyone_requested(self) -> bool:
         accelerator = getattr(self.trainer, "accelerator", None)
@@ -126,38 +134,3 @@ class GracefulStop(TrainerCallback):
             control.should_training_stop = True
             self.stopped_at = state.global_step
         return control
-
-
-@contextmanager
-def stop_on_signals(stop: GracefulStop, announce: Callable[[str], None]) -> Iterator[None]:
-    """SIGINT/SIGTERM ask `stop` to finish the step and save; a second one interrupts at once.
-
-    In a process started by a launcher (torchrun, accelerate), further signals are ignored: the launcher
-    forwards the terminal's Ctrl-C to its workers a second time within milliseconds, and kills them
-    itself when a user insists.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed in the main thread
-        return
-    from gnivo_cli.training.launch import in_launched_worker, is_main_process
-
-    launched = in_launched_worker()
-
-    def handle(signum: int, frame: Any) -> None:
-        if stop.requested:
-            if launched:
-                return
-            raise KeyboardInterrupt
-        stop.signal = signum
-        if is_main_process():
-            name = signal.Signals(signum).name
-            again = "" if launched else " (press Ctrl-C again to stop at once)"
-            what = "this step" if stop.steps_per_batch == 1 else "the passes over this generated batch"
-            announce(f"{name}: finishing {what} and saving a checkpoint{again}")
-
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)

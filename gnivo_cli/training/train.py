@@ -14,9 +14,10 @@ from typing import Any
 
 from gnivo_cli.algorithms.table import SHARED_KEYS, get_algorithm
 from gnivo_cli.errors import TrainingInterrupted
-from gnivo_cli.files.atomic import write_json_atomic, write_text_atomic
+from gnivo_cli.files.atomic import write_text_atomic
 from gnivo_cli.recipe.loader import Recipe
-from gnivo_cli.training import run_files
+from gnivo_cli.training import run_files, summary
+from gnivo_cli.training.stopping import signal_name
 
 
 @dataclass
@@ -146,64 +147,92 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> TrainResult:
     """Train with a validated recipe. `console` (rich) shows live progress; None trains quietly.
 
-    SIGINT/SIGTERM end the current step, save a checkpoint and raise `TrainingInterrupted`.
+    The run directory is locked for the whole run (`gnivo_cli.training.run_lock`). SIGINT/SIGTERM while
+    training end the current step, save a checkpoint and raise `TrainingInterrupted`; before training
+    starts they stop it at once, with nothing written, and raise it too.
     """
+    from gnivo_cli.training.launch import process_place
     from gnivo_cli.training.resume import apply_plan, plan_start, record_resume
+    from gnivo_cli.training.run_lock import locked_run_dir
+    from gnivo_cli.training.stopping import StopRequest, stop_on_signals
 
-    _quiet_library_warnings()
-    output_dir = Path(recipe.training.output_dir)
-    plan = plan_start(recipe, output_dir, resume)
-    for note in plan.notes:
-        _say(console, note)
-    if plan.finished:
-        return _finished_result(output_dir)
+    # Absolute: a reward (or anything else) that changes the working directory cannot move where the run goes.
+    output_dir = Path(recipe.training.output_dir).absolute()
+    stop = StopRequest()
+    with stop_on_signals(stop, lambda message: _say(console, message)), locked_run_dir(output_dir, resume=resume):
+        try:
+            _quiet_library_warnings()
+            plan = plan_start(recipe, output_dir, resume, world_size=process_place()[1])
+            for note in plan.notes:
+                _say(console, note)
+            if not plan.finished:
+                started = time.perf_counter()
+                trainer, _ = build_trainer(recipe, output_dir, console=console)
+            if stop.requested:  # the interrupt was swallowed by a library while it loaded
+                raise KeyboardInterrupt
+            # From the first write on, a signal finishes what is under way instead of interrupting it.
+            stop.committed = True
+        except KeyboardInterrupt:
+            raise _stopped_before_start(stop, recipe, resume) from None
+        if plan.finished:
+            return _finished_result(recipe, output_dir, plan)
+        if trainer.accelerator.is_main_process:
+            apply_plan(plan, output_dir)
+            write_text_atomic(output_dir / run_files.RECIPE_FILE, run_files.recipe_text(recipe.to_yaml()))
+            if plan.resumed:
+                record_resume(plan, output_dir)
+        trainer.accelerator.wait_for_everyone()
+        _run(trainer, plan, stop, recipe)
+        final_dir = output_dir / run_files.FINAL_DIR
+        trainer.save_model(str(final_dir))
+        if trainer.accelerator.is_main_process:
+            trainer.processing_class.save_pretrained(str(final_dir))
+        return _finish(recipe, trainer, output_dir, time.perf_counter() - started)
 
-    started = time.perf_counter()
-    trainer, _ = build_trainer(recipe, output_dir, console=console)
-    # Nothing is written before the model, data and rewards have loaded: a failed start leaves no trace.
-    if trainer.accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        apply_plan(plan, output_dir)
-        write_text_atomic(output_dir / run_files.RECIPE_FILE, recipe.to_yaml())
-        if plan.resumed:
-            record_resume(plan, output_dir)
-    trainer.accelerator.wait_for_everyone()
-    _run(trainer, plan, console)
-    final_dir = output_dir / run_files.FINAL_DIR
-    trainer.save_model(str(final_dir))
-    if trainer.accelerator.is_main_process:
-        trainer.processing_class.save_pretrained(str(final_dir))
 
-    from gnivo_cli.compare.curves import final_reward
-    from gnivo_cli.compare.run_records import load_run
-    from gnivo_cli.training.callbacks import BOXED_CORRECT_SHARE, peak_memory_mb
+def _finish(recipe: Recipe, trainer: Any, output_dir: Path, seconds: float) -> TrainResult:
+    from gnivo_cli.training.callbacks import peak_memory_mb
 
-    run = load_run(output_dir) if trainer.accelerator.is_main_process else None
+    main = trainer.accelerator.is_main_process
+    reward, share = summary.final_values(output_dir) if main else (None, None)
     result = TrainResult(
         output_dir=output_dir,
         steps=trainer.state.global_step,
-        total_time=time.perf_counter() - started,
+        total_time=seconds,
         timings=trainer.timing_breakdown(),
-        final_reward=final_reward(run) if run else None,
-        final_boxed_correct_share=final_reward(run, BOXED_CORRECT_SHARE) if run else None,
+        final_reward=reward,
+        final_boxed_correct_share=share,
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
-    if trainer.accelerator.is_main_process:
-        _write_summary(recipe, result, trainer)
+    if main:
+        summary.write_summary(output_dir, summary.trainer_summary(recipe, trainer, result))
     return result
 
 
-def _run(trainer: Any, plan: Any, console: Any) -> None:
-    """trainer.train, resumed where the plan says, stopping cleanly on SIGINT/SIGTERM."""
-    from gnivo_cli.training.checkpoint_state import GracefulStop, restore_checkpoint_state, stop_on_signals
+def _stopped_before_start(stop: Any, recipe: Recipe, resume: bool) -> TrainingInterrupted:
+    import signal
 
-    stop = GracefulStop(trainer)
+    signum = stop.signal or signal.SIGINT
+    return TrainingInterrupted(
+        f"stopped by {signal_name(signum)} before training started; nothing was written",
+        signum=signum,
+        step=0,
+        output_dir=recipe.training.output_dir,
+        resumable=resume,
+    )
+
+
+def _run(trainer: Any, plan: Any, request: Any, recipe: Recipe) -> None:
+    """trainer.train, resumed where the plan says, stopping cleanly on SIGINT/SIGTERM."""
+    from gnivo_cli.training.checkpoint_state import GracefulStop, restore_checkpoint_state
+
+    stop = GracefulStop(trainer, request)
     trainer.add_callback(stop)
+    trainer.gnivo_stop = request  # a stop request also ends a long generation early
     if plan.checkpoint is not None:
         restore_checkpoint_state(trainer, plan.checkpoint)
     try:
-        with stop_on_signals(stop, lambda message: _say(console, message)):
-            trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+        trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
     finally:
         for callback in trainer.callback_handler.callbacks:
             getattr(callback, "close", lambda: None)()  # restores the terminal (cursor) on any exit
@@ -211,30 +240,30 @@ def _run(trainer: Any, plan: Any, console: Any) -> None:
             function.reward.close()
     if stop.requested and trainer.state.global_step < trainer.state.max_steps:
         step = trainer.state.global_step
+        cut = "; its generation was cut short" if trainer.generation_cut_short else ""
         raise TrainingInterrupted(
-            f"stopped by {signal_name(stop.signal)} after step {step}; checkpoint-{step} saved",
+            f"stopped by {signal_name(stop.signal)} after step {step}{cut}; checkpoint-{step} saved",
             signum=stop.signal,
             step=step,
-            output_dir=trainer.args.output_dir,
+            output_dir=recipe.training.output_dir,
         )
 
 
-def signal_name(signum: int | None) -> str:
-    import signal
+def _finished_result(recipe: Recipe, output_dir: Path, plan: Any) -> TrainResult:
+    from gnivo_cli.training.launch import is_main_process
 
-    return signal.Signals(signum).name if signum else "a signal"
-
-
-def _finished_result(output_dir: Path) -> TrainResult:
-    summary = run_files.read_json(output_dir / run_files.SUMMARY_FILE) or {}
+    if plan.rebuild_from is not None and is_main_process():
+        record = summary.finish_from_checkpoint(recipe, output_dir, plan.rebuild_from)
+    else:
+        record = run_files.read_json(output_dir / run_files.SUMMARY_FILE) or {}
     return TrainResult(
         output_dir=output_dir,
-        steps=int(summary.get("steps", 0)),
+        steps=int(record.get("steps", 0)),
         total_time=0.0,
-        timings=summary.get("timings", {}),
-        final_reward=summary.get("final_reward"),
-        final_boxed_correct_share=summary.get("final_boxed_correct_share"),
-        peak_memory_mb=summary.get("peak_memory_mb"),
+        timings=record.get("timings", {}),
+        final_reward=record.get("final_reward"),
+        final_boxed_correct_share=record.get("final_boxed_correct_share"),
+        peak_memory_mb=record.get("peak_memory_mb"),
         already_finished=True,
     )
 
@@ -253,25 +282,3 @@ def _quiet_library_warnings() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # weight loading/saving bars would break the live display
-
-
-def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
-    counters: dict[str, float] = {}
-    for function in trainer.gnivo_reward_functions:
-        for key, value in function.counters.items():
-            counters[f"{function.__name__}/{key}"] = value
-    summary = {
-        "algorithm": recipe.algorithm.name,
-        "seed": recipe.training.seed,
-        "steps": result.steps,
-        "total_time": round(result.total_time, 2),
-        "timings": {k: round(v, 2) for k, v in result.timings.items()},
-        "samples_generated": trainer.samples_generated,
-        "tokens_generated": trainer.tokens_generated,
-        "final_reward": result.final_reward,
-        "peak_memory_mb": result.peak_memory_mb,
-        "reward_counters": counters,
-    }
-    if result.final_boxed_correct_share is not None:
-        summary["final_boxed_correct_share"] = result.final_boxed_correct_share
-    write_json_atomic(result.output_dir / run_files.SUMMARY_FILE, summary)

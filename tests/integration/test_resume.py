@@ -139,9 +139,23 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path, tiny_model_dir):
     # A start that died after writing its recipe but before a step also blocks nothing.
     run = Path(recipe.training.output_dir)
     run.mkdir()
-    (run / run_files.RECIPE_FILE).write_text("model: {}\n")
+    (run / run_files.RECIPE_FILE).write_text(run_files.recipe_text("model: {}\n"))
     _, good = _recipe(tmp_path, tiny_model_dir, "g", "training.max_steps=1")
     assert train(good).steps == 1
+
+
+@pytest.mark.parametrize("written", ["# my own recipe\nmodel: {name: x}\n", "edited"])
+def test_a_recipe_gnivo_did_not_write_is_never_overwritten(tmp_path, written):
+    from gnivo_cli.training.resume import plan_start
+
+    run = tmp_path / "run"
+    run.mkdir()
+    text = run_files.recipe_text("model: {}\n") + "# a line added by hand\n" if written == "edited" else written
+    (run / run_files.RECIPE_FILE).write_text(text)
+    recipe = load_recipe(tiny_recipe(tmp_path, tmp_path), [f"training.output_dir={run}"])
+    with pytest.raises(GnivoError, match=r"recipe\.yaml, which is not a recipe gnivo wrote .*never overwrites it"):
+        plan_start(recipe, run, resume=False)
+    assert (run / run_files.RECIPE_FILE).read_text() == text
 
 
 def _gnivo(*args: str, **kwargs) -> subprocess.Popen:
