@@ -18,6 +18,9 @@ from typing import IO, Any
 
 from gnivo_cli.errors import GnivoError
 
+#: The lock file of a folder that gnivo writes (a training run, an evaluation).
+LOCK_FILE = "gnivo.lock"
+
 
 @dataclass(frozen=True)
 class Holder:

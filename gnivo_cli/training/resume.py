@@ -16,6 +16,7 @@ from typing import Any
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_text_atomic
+from gnivo_cli.files.locking import LOCK_FILE
 from gnivo_cli.files.paths import check_output_dir
 from gnivo_cli.recipe.loader import recorded_recipe
 from gnivo_cli.training import run_files
@@ -160,7 +161,7 @@ def _plan_fresh(output_dir: Path, world_size: int = 1) -> StartPlan:
     if not output_dir.exists():
         return StartPlan(world_size=world_size)
     check_output_dir(output_dir, "training.output_dir")  # also for library callers, who skip the CLI's check
-    entries = [p for p in output_dir.iterdir() if p.name != run_files.LOCK_FILE]
+    entries = [p for p in output_dir.iterdir() if p.name != LOCK_FILE]
     if not entries:
         return StartPlan(world_size=world_size)
     if never_trained(output_dir):
@@ -181,7 +182,7 @@ def _plan_fresh(output_dir: Path, world_size: int = 1) -> StartPlan:
 def never_trained(output_dir: Path) -> bool:
     """Only what a start stopped before its first step leaves: gnivo's own recipe.yaml, exactly as it wrote it,
     an empty metrics.jsonl, the lock; no checkpoint, no summary, nothing else."""
-    names = {p.name for p in output_dir.iterdir()} - {run_files.LOCK_FILE}
+    names = {p.name for p in output_dir.iterdir()} - {LOCK_FILE}
     if not names <= {run_files.RECIPE_FILE, run_files.METRICS_FILE}:
         return False
     if run_files.RECIPE_FILE in names and run_files.recipe_origin(output_dir) != "gnivo":

@@ -26,7 +26,6 @@ METRICS_FILE = "metrics.jsonl"
 RESUMES_FILE = "resumes.jsonl"
 SUMMARY_FILE = "summary.json"
 FINAL_DIR = "final"
-LOCK_FILE = "gnivo.lock"
 #: gnivo's own part of a checkpoint (counters, random generators); its presence marks the checkpoint complete.
 CHECKPOINT_STATE_FILE = "gnivo_state.json"
 CHECKPOINT_RNG_FILE = "gnivo_rng.pt"

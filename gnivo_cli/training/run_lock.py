@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gnivo_cli.files.locking import ExclusiveLock, Holder
-from gnivo_cli.training import run_files
+from gnivo_cli.files.locking import LOCK_FILE, ExclusiveLock, Holder
 
 #: Set for launched workers by the `gnivo train` that launched them and holds the lock: the lock file's path.
 HELD_BY_LAUNCHER = "GNIVO_RUN_LOCK"
@@ -26,7 +25,7 @@ def locked_run_dir(output_dir: Path, *, resume: bool) -> Iterator[None]:
     """Hold `output_dir`'s lock (creating the directory for it); a directory this made and left empty goes."""
     from gnivo_cli.training.launch import command_text, is_main_process
 
-    lock_path = Path(output_dir).absolute() / run_files.LOCK_FILE
+    lock_path = Path(output_dir).absolute() / LOCK_FILE
     if os.environ.get(HELD_BY_LAUNCHER) == str(lock_path) or not is_main_process():
         yield
         return
@@ -47,7 +46,7 @@ def locked_run_dir(output_dir: Path, *, resume: bool) -> Iterator[None]:
 def locked_for_workers(output_dir: Path, *, resume: bool) -> Iterator[None]:
     """Hold the lock in a launching process, and tell the workers it launches that it is held."""
     with locked_run_dir(output_dir, resume=resume):
-        os.environ[HELD_BY_LAUNCHER] = str(Path(output_dir).absolute() / run_files.LOCK_FILE)
+        os.environ[HELD_BY_LAUNCHER] = str(Path(output_dir).absolute() / LOCK_FILE)
         try:
             yield
         finally:

@@ -221,11 +221,10 @@ def test_an_output_folder_is_one_clear_error_and_leaves_nothing(tmp_path):
 
 
 def test_two_runs_into_one_output_are_refused(tmp_path):
-    import fcntl
+    from gnivo_cli.files.locking import ExclusiveLock
 
     source = write(tmp_path / "in.jsonl", rows(2))
     out = tmp_path / "out.jsonl"
-    with Path(f"{out}.partial").open("a") as held:
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(GnivoError, match="another `gnivo score` is writing this output"):
-            score_file(source, Scripted(), output=out)
+    held = ExclusiveLock(Path(f"{out}.lock"), command="gnivo score first", busy=str)
+    with held, pytest.raises(GnivoError, match=r"`gnivo score first` \(pid \d+, .*\) is writing this output"):
+        score_file(source, Scripted(), output=out)
