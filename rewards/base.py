@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import typing
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import GnivoError, Interrupted
 from gnivo_cli.recipe.schema import describe_type, matches_type
 from gnivo_cli.suggest import closest
 
@@ -116,14 +117,25 @@ class RewardOutputError(GnivoError):
         self.index = index  #: the position of the offending value in the batch, where there is one
 
 
+#: The largest magnitude each precision holds: a reward must stay finite in the one its consumer uses.
+LARGEST = {"float64": sys.float_info.max, "float32": 3.4028234663852886e38}
+Precision = typing.Literal["float64", "float32"]
+
+
 def check_scores(
-    name: str, values: Any, count: int, where: typing.Callable[[int], str] = "sample {}".format
+    name: str,
+    values: Any,
+    count: int,
+    where: typing.Callable[[int], str] = "sample {}".format,
+    *,
+    precision: Precision = "float64",
 ) -> list[float | None]:
     """A reward's output as floats and Nones, or a `RewardOutputError` naming what is wrong.
 
     The one check of reward outputs, shared by training, `gnivo score` and `gnivo eval`: a list (or
     tuple, or a numpy array or torch tensor) of exactly `count` values, each a finite number (not a bool)
-    or None.
+    or None. Finite in `precision`: `gnivo score` and `gnivo eval` keep float64; training holds rewards in
+    float32 (trl's reward tensor), where 1e300 would be inf and poison the step.
     """
     if not isinstance(values, list | tuple) and callable(getattr(values, "tolist", None)):
         values = values.tolist()  # numpy arrays, torch tensors
@@ -147,6 +159,12 @@ def check_scores(
         if number is None or not math.isfinite(number):
             raise RewardOutputError(
                 f"reward {name!r} returned {value!r:.60} for {where(index)}; expected a finite number or None", index
+            )
+        if abs(number) > LARGEST[precision]:
+            raise RewardOutputError(
+                f"reward {name!r} returned {number:g} for {where(index)}, beyond the {LARGEST[precision]:.3g} that "
+                f"{precision} holds (training keeps rewards in {precision}); scale the reward down",
+                index,
             )
         checked.append(number)
     return checked
@@ -208,6 +226,23 @@ class RewardCallError(GnivoError):
         super().__init__(f"reward {name!r} raised {type(error).__name__}: {error}")
 
 
+class RewardExited(GnivoError):
+    """A reward called sys.exit (or raised SystemExit): a bug in the reward, whichever sample it was on."""
+
+    def __init__(self, name: str, code: Any):
+        super().__init__(
+            f"reward {name!r} called sys.exit({code!r}); a reward returns its scores, or raises an exception for a "
+            "sample it cannot score"
+        )
+
+
+class RewardInterrupted(Interrupted):
+    """KeyboardInterrupt while a reward was scoring: Ctrl-C, or the reward raised it itself."""
+
+    def __init__(self, name: str):
+        super().__init__(f"interrupted while reward {name!r} was scoring (Ctrl-C, or a KeyboardInterrupt it raised)")
+
+
 OnError = typing.Literal["raise", "skip"]
 
 
@@ -219,18 +254,38 @@ def call_reward(
     *,
     on_error: OnError = "raise",
     where: typing.Callable[[int], str] = "sample {}".format,
+    precision: Precision = "float64",
 ) -> tuple[list[float | None], int]:
     """Call `reward` on one batch as the contract says, and check what it returns.
 
     Returns (scores, samples skipped). When the batch call raises, each sample is scored on its own to
     find the ones that raise: with ``on_error="raise"`` the first is named in a `RewardCallError`; with
     ``"skip"`` each becomes None and is counted. Outputs that break the contract raise a
-    `RewardOutputError` either way: they are bugs in the reward, not bad samples.
+    `RewardOutputError` either way: they are bugs in the reward, not bad samples. A reward that calls
+    sys.exit raises `RewardExited`; a KeyboardInterrupt during the call, `RewardInterrupted`: both name it.
     """
+    try:
+        return _call_reward(reward, prompts, completions, columns, on_error, where, precision)
+    except SystemExit as error:
+        raise RewardExited(reward.name, error.code) from None
+    except KeyboardInterrupt:
+        raise RewardInterrupted(reward.name) from None
+
+
+def _call_reward(
+    reward: Reward,
+    prompts: list[Any],
+    completions: list[Any],
+    columns: dict[str, list[Any]],
+    on_error: OnError,
+    where: typing.Callable[[int], str],
+    precision: Precision,
+) -> tuple[list[float | None], int]:
     count = len(completions)
     try:
-        return check_scores(reward.name, reward(prompts, completions, **columns), count, where), 0
-    except (RewardOutputError, KeyboardInterrupt):
+        scored = reward(prompts, completions, **columns)
+        return check_scores(reward.name, scored, count, where, precision=precision), 0
+    except RewardOutputError:
         raise
     except Exception as batch_error:
         scores: list[float | None] = []
@@ -239,8 +294,8 @@ def call_reward(
             one = {key: values[index : index + 1] for key, values in columns.items()}
             try:
                 output = reward(prompts[index : index + 1], completions[index : index + 1], **one)
-                (score,) = check_scores(reward.name, output, 1, lambda _, at=index: where(at))
-            except (RewardOutputError, KeyboardInterrupt):
+                (score,) = check_scores(reward.name, output, 1, lambda _, at=index: where(at), precision=precision)
+            except RewardOutputError:
                 raise
             except Exception as error:
                 if on_error == "raise":

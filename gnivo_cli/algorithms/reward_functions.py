@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from rewards.base import OnError, Reward, RewardCallError, RewardOutputError, as_text, call_reward
+from rewards.base import OnError, Reward, RewardCallError, RewardExited, RewardOutputError, as_text, call_reward
 
 # Keyword arguments trl passes to reward functions that are not dataset columns.
 _TRL_KWARGS = {"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
@@ -79,7 +79,7 @@ class TrlRewardFunction:
         columns = {k: v for k, v in kwargs.items() if k not in _TRL_KWARGS}
         try:
             scores, skipped = call_reward(
-                self.reward, list(prompts), list(completions), columns, on_error=self.on_error
+                self.reward, list(prompts), list(completions), columns, on_error=self.on_error, precision="float32"
             )
         except RewardCallError as error:
             raise GnivoError(
@@ -88,6 +88,8 @@ class TrlRewardFunction:
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
+        except RewardExited as error:
+            raise GnivoError(f"step {step}: {error}") from None
         counts = dict(self.reward.metrics())
         if skipped:
             counts["errors_skipped"] = float(skipped)

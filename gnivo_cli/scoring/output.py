@@ -122,13 +122,14 @@ class ScoreOutput:
         os.replace(self.partial, self.out)
         self.meta.unlink(missing_ok=True)
 
-    def kept(self, done: int) -> str:
-        """The end of an error message: where the rows scored so far are, or nothing when there are none."""
+    def kept(self, done: int, cause: str = "the error") -> str:
+        """The end of an error message: where the rows scored so far are; where there are none, the partial
+        files go (nothing to resume from) and it says nothing was written."""
         if done == 0:
             self.partial.unlink(missing_ok=True)
             self.meta.unlink(missing_ok=True)
-            return ""
-        return f" ({done} rows scored before the error are in {self.partial}; rerun the same command to resume)"
+            return "; nothing was written"
+        return f" ({done} rows scored before {cause} are in {self.partial}; rerun the same command to resume)"
 
 
 def _matching_prefix(text: str, read_input: Rows) -> list[dict[str, Any]] | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import GnivoError, Interrupted
 from gnivo_cli.files.jsonl import iter_jsonl
 
 REQUIRED_FIELDS = ("prompt", "completion")
@@ -172,6 +172,10 @@ def _score(
                 done += _score_batch(reward, batch, sink, scores, metrics, path)
                 if progress:
                     progress(done, total)
+        except Interrupted as error:  # Ctrl-C, also inside the reward (which it names)
+            raise Interrupted(f"{error}{sink.kept(done, 'the interrupt')}") from None
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted{sink.kept(done, 'the interrupt')}") from None
         except GnivoError as error:
             raise GnivoError(f"{error}{sink.kept(done)}") from error
         except Exception as error:
