@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError, Interrupted
-from gnivo_cli.recipe.schema import describe_type, matches_type
+from gnivo_cli.recipe.schema import matches_type, type_problem
 from gnivo_cli.suggest import closest
 
 
@@ -208,7 +208,7 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
             hint = f"did you mean {match!r}? " if match else ""
             problems.append(f"{owner}: unknown parameter {key!r} ({hint}known: {known})")
         elif not matches_type(value, hints[key]):
-            problems.append(f"{owner}: parameter {key!r} must be {describe_type(hints[key])}, got {value!r}")
+            problems.append(f"{owner}: parameter {key!r} {type_problem(value, hints[key])}")
     if problems:
         return problems
     try:

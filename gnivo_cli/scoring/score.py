@@ -60,19 +60,14 @@ def default_output(path: Path) -> Path:
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
-    """``["timeout=5", "fallbacks=[answer_is]"]`` -> ``{"timeout": 5, "fallbacks": ["answer_is"]}`` (YAML values)."""
-    import yaml
+    """``["timeout=5", "fallbacks=[answer_is]"]`` -> ``{"timeout": 5, "fallbacks": ["answer_is"]}``, each value
+    read as a recipe's `--set` reads it."""
+    from gnivo_cli.recipe.overrides import parse_assignment
 
     params: dict[str, Any] = {}
     for item in items or []:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise GnivoError(f"--param {item!r}: expected key=value, e.g. --param timeout=5")
-        try:
-            params[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            params[key] = text  # not YAML: a plain string; the reward's type check follows
+        key, value = parse_assignment(item, "--param", "key=value, e.g. --param timeout=5")
+        params[key] = value
     return params
 
 
@@ -112,8 +107,10 @@ def score_file(
     is not a scored copy of this input is refused unless `force`.
     """
     path = Path(path)
-    if not path.is_file():
-        raise GnivoError(f"{path}: no such file")
+    from gnivo_cli.files.paths import file_problem
+
+    if (problem := file_problem(path)) is not None:
+        raise GnivoError(f"{path}: {problem}")
     if batch_size < 1:
         raise GnivoError(f"batch size must be >= 1, got {batch_size}")
     out = Path(output) if output is not None else default_output(path)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.algorithms.table import SHARED_KEYS, get_algorithm
-from gnivo_cli.errors import TrainingInterrupted
+from gnivo_cli.errors import GnivoError, TrainingInterrupted
 from gnivo_cli.files.atomic import write_text_atomic
+from gnivo_cli.files.paths import disk_full_message
 from gnivo_cli.recipe.loader import Recipe
 from gnivo_cli.training import run_files, summary
 from gnivo_cli.training.stopping import signal_name
@@ -182,11 +183,18 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
             if plan.resumed:
                 record_resume(plan, output_dir)
         trainer.accelerator.wait_for_everyone()
-        _run(trainer, plan, stop, recipe)
-        final_dir = output_dir / run_files.FINAL_DIR
-        trainer.save_model(str(final_dir))
-        if trainer.accelerator.is_main_process:
-            trainer.processing_class.save_pretrained(str(final_dir))
+        try:
+            _run(trainer, plan, stop, recipe)
+            final_dir = output_dir / run_files.FINAL_DIR
+            trainer.save_model(str(final_dir))
+            if trainer.accelerator.is_main_process:
+                trainer.processing_class.save_pretrained(str(final_dir))
+        except (OSError, RuntimeError) as error:
+            if (full := disk_full_message(error, output_dir)) is None:
+                raise
+            saved = run_files.latest_checkpoint(output_dir)
+            since = f"the last complete checkpoint, {saved.name}" if saved else "step 0 (no complete checkpoint)"
+            raise GnivoError(f"{full} while saving; free some space, then --resume goes on from {since}") from error
         return _finish(recipe, trainer, output_dir, time.perf_counter() - started)
 
 
