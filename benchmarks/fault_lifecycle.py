@@ -82,9 +82,7 @@ def finished_without_summary(torn: bool) -> Callable[[Workspace, Case], Outcome]
             f"steps {_steps(out)}" if _steps(out) != [1, 2] else "",
             "final/ not rebuilt" if weights != (out / "checkpoint-2" / "model.safetensors").read_bytes() else "",
             "no summary" if (run_files.read_json(summary) or {}).get("steps") != 2 else "",
-            f"second --resume: {again_err[-200:]}"
-            if again != 0 or "is finished (2 of 2 steps)" not in again_err
-            else "",
+            "" if agrees else f"second --resume: {again_err[-200:]}",
         ]
         if any(problems):
             return Outcome(1, "error: " + "; ".join(p for p in problems if p))

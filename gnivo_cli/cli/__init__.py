@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         from gnivo_cli.console import err_console
 
-        err_console.print(f"[yellow]{error}[/]", highlight=False)
+        err_console.print(f"[yellow]{error}[/]", highlight=False, soft_wrap=True)
         raise SystemExit(error.exit_code) from None
     except GnivoError as error:
         if _state["debug"]:
