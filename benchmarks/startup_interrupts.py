@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from faults import Workspace  # noqa: E402
+from faults import Workspace
 
-from gnivo_cli.training import run_files  # noqa: E402
+from gnivo_cli.training import run_files
 
 DELAYS_S = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
