@@ -6,14 +6,12 @@ entry-point distribution on PYTHONPATH), and each case runs `python -m gnivo_cli
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fault_runs import _finish
+from fault_runs import _finish, _start
 from faults import Case, Outcome, Workspace
 
 from gnivo_cli.training import run_files
@@ -65,16 +63,7 @@ def plugin_site(workspace: Workspace) -> Path:
 
 def run_with_plugins(workspace: Workspace, args: list[str], timeout_s: float) -> tuple[int | None, str]:
     path = os.pathsep.join(filter(None, [str(plugin_site(workspace)), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gnivo_cli", *args],
-        cwd=workspace.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return _finish(process, timeout_s)
+    return _finish(_start(workspace, args, {"PYTHONPATH": path}), timeout_s)
 
 
 def train_with(reward: str) -> Callable[[Workspace, Case], Outcome]:
