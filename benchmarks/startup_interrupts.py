@@ -4,7 +4,7 @@ Each try starts `gnivo train` on a tiny model (20 steps), waits until torch's li
 process (the libraries are loading: a state, not a fixed time), waits a further delay, sends SIGINT to the
 process group (as a terminal's Ctrl-C does), and records what happened:
 
-    stopped, nothing written  exit 130 before training started, no output folder
+    stopped, nothing written  exit 130 (or ended by SIGINT) before training started, no output folder
     stopped after a step      exit 130 with a checkpoint (the signal came once training ran)
     LOST                      the run went on (exit 0), or anything else
 
@@ -64,9 +64,12 @@ def one_try(workspace: Workspace, delay: float) -> tuple[str, float]:
     sent = time.perf_counter() - started
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=300)
-    if process.returncode == 130 and not out.exists() and "before training started; nothing was written" in err:
+    # -2 (ended by SIGINT, which a shell reports as 130 too): CPython ends so after a KeyboardInterrupt passed
+    # through code a C extension ran with PyRun_String, even when that KeyboardInterrupt was caught later.
+    code = 130 if process.returncode == -signal.SIGINT else process.returncode
+    if code == 130 and not out.exists() and "before training started; nothing was written" in err:
         return "stopped, nothing written", sent
-    if process.returncode == 130 and run_files.latest_checkpoint(out) is not None:
+    if code == 130 and run_files.latest_checkpoint(out) is not None:
         return "stopped after a step", sent
     return f"LOST (exit {process.returncode})", sent
 
