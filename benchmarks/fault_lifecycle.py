@@ -164,8 +164,7 @@ def interrupt_while_loading(workspace: Workspace, case: Case) -> Outcome:
         return Outcome(code, f"error: torch never loaded\n{err[-300:]}")
     process.send_signal(signal.SIGINT)
     code, err = _finish(process, case.timeout_s)
-    # CPython ends by SIGINT itself (-2; a shell shows 130) after a KeyboardInterrupt went through code a C
-    # extension ran with PyRun_String, however it was handled later: the same stop, said the same way.
+    # A few tries end by SIGINT after gnivo's message (-2; a shell shows 130): the same stop, said the same way.
     code = 130 if code == -signal.SIGINT else code
     if out.exists():
         return Outcome(1, f"error: exit {code}, and {out} was written: {sorted(p.name for p in out.iterdir())}")

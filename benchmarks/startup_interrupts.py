@@ -64,11 +64,11 @@ def one_try(workspace: Workspace, delay: float) -> tuple[str, float]:
     sent = time.perf_counter() - started
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=300)
-    # -2 (ended by SIGINT, which a shell reports as 130 too): CPython ends so after a KeyboardInterrupt passed
-    # through code a C extension ran with PyRun_String, even when that KeyboardInterrupt was caught later.
+    # -2: ended by SIGINT after gnivo's message (a shell reports 130 for it too); seen in a few tries on
+    # this machine while torch loads, cause not pinned down: counted as the stop it is, and listed below.
     code = 130 if process.returncode == -signal.SIGINT else process.returncode
     if code == 130 and not out.exists() and "before training started; nothing was written" in err:
-        return "stopped, nothing written", sent
+        return "stopped, nothing written" + (" (ended by SIGINT)" if process.returncode < 0 else ""), sent
     if code == 130 and run_files.latest_checkpoint(out) is not None:
         return "stopped after a step", sent
     return f"LOST (exit {process.returncode})", sent
