@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gnivo_cli.files.locking import LOCK_FILE, ExclusiveLock, Holder
+from gnivo_cli.files.paths import check_output_dir
 
 #: Set for launched workers by the `gnivo train` that launched them and holds the lock: the lock file's path.
 HELD_BY_LAUNCHER = "GNIVO_RUN_LOCK"
@@ -29,6 +30,7 @@ def locked_run_dir(output_dir: Path, *, resume: bool) -> Iterator[None]:
     if os.environ.get(HELD_BY_LAUNCHER) == str(lock_path) or not is_main_process():
         yield
         return
+    check_output_dir(Path(output_dir), "training.output_dir")  # a file there: one clear line, not mkdir's error
     created = _missing_directories(lock_path.parent)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     try:
