@@ -88,7 +88,7 @@ def train(
     except TrainingInterrupted as stopped:
         if not is_main_process():
             raise typer.Exit(stopped.exit_code) from None
-        err_console.print(f"[yellow]{stopped}[/]", highlight=False)
+        err_console.print(f"[yellow]{stopped}[/]", highlight=False, soft_wrap=True)
         if stopped.resumable:
             err_console.print(f"resume with: {resume_command(stopped.output_dir)}", highlight=False, soft_wrap=True)
         raise typer.Exit(stopped.exit_code) from None
