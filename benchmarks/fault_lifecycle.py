@@ -95,6 +95,7 @@ def finished_without_summary(torn: bool) -> Callable[[Workspace, Case], Outcome]
 def users_recipe_kept(workspace: Workspace, case: Case) -> Outcome:
     """`gnivo train recipe.yaml -o .` in a folder holding only the user's own recipe.yaml is refused; the file
     stays as it was, comments and all."""
+    started = time.perf_counter()
     folder = workspace.path("users-recipe")
     folder.mkdir(exist_ok=True)
     text = "# my experiment, hand-written\n" + workspace.recipe("users-recipe").read_text()
@@ -103,11 +104,12 @@ def users_recipe_kept(workspace: Workspace, case: Case) -> Outcome:
     code, err = _finish(_start(workspace, ["train", str(recipe), "-o", str(folder)]), case.timeout_s)
     if recipe.read_text() != text or sorted(p.name for p in folder.iterdir()) != [run_files.RECIPE_FILE]:
         return Outcome(1, "error: the user's recipe.yaml or its folder was changed")
-    return Outcome(code, err)
+    return Outcome(code, err, seconds=time.perf_counter() - started)
 
 
 def other_process_count(workspace: Workspace, case: Case) -> Outcome:
     """--resume --num-processes 2 of a run trained by one process is refused before anything launches."""
+    started = time.perf_counter()
     args, out, failed = _trained(workspace, "process-count")
     if failed:
         return failed
@@ -115,7 +117,7 @@ def other_process_count(workspace: Workspace, case: Case) -> Outcome:
     code, err = _finish(_start(workspace, [*args, "--resume", "--num-processes", "2"]), case.timeout_s)
     if (out / run_files.METRICS_FILE).read_text() != before or (out / run_files.RESUMES_FILE).exists():
         return Outcome(1, "error: the refused resume changed the run")
-    return Outcome(code, err)
+    return Outcome(code, err, seconds=time.perf_counter() - started)
 
 
 def resume_finding(change: str) -> Callable[[Workspace, Case], Outcome]:
@@ -123,6 +125,7 @@ def resume_finding(change: str) -> Callable[[Workspace, Case], Outcome]:
     resumes.jsonl records it (emptied, edited) or one clear line (invalid YAML)."""
 
     def run(workspace: Workspace, case: Case) -> Outcome:
+        started = time.perf_counter()
         args, out, failed = _trained(workspace, f"resume-{change}")
         if failed:
             return failed
@@ -135,13 +138,13 @@ def resume_finding(change: str) -> Callable[[Workspace, Case], Outcome]:
             recipe.write_text("model: [\n")
         code, err = _finish(_start(workspace, [*args, "--resume", "--set", "training.max_steps=3"]), case.timeout_s)
         if code != 0:
-            return Outcome(code, err)
+            return Outcome(code, err, seconds=time.perf_counter() - started)
         rows = [json.loads(line) for line in (out / run_files.RESUMES_FILE).read_text().splitlines()]
         recorded = {"emptied-metrics": "metrics_missing_steps", "edited-recipe": "recipe_edited"}[change]
         if not rows or recorded not in rows[-1]:
             return Outcome(1, f"error: resumes.jsonl does not record {recorded}: {rows}")
         said = next((line for line in err.splitlines() if "records" in line), err)
-        return Outcome(code, said)
+        return Outcome(code, said, seconds=time.perf_counter() - started)
 
     return run
 
@@ -215,6 +218,7 @@ main(sys.argv[1:])
 def disk_full_at_a_checkpoint(workspace: Workspace, case: Case) -> Outcome:
     """A checkpoint save on a full disk says so, naming the disk and the checkpoint to resume from; the resume
     (with space again) ends with every step once."""
+    started = time.perf_counter()
     recipe = workspace.recipe("disk-full", training={"max_steps": 3, "save_steps": 1})
     args = ["train", str(recipe)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -225,11 +229,12 @@ def disk_full_at_a_checkpoint(workspace: Workspace, case: Case) -> Outcome:
     code, err = _finish(_start(workspace, [*args, "--resume"]), case.timeout_s)
     if code != 0 or _steps(out) != [1, 2, 3]:
         return Outcome(1, f"error: the resume exited {code} with steps {_steps(out)}\n{err[-300:]}")
-    return Outcome(full.returncode, full.stderr)
+    return Outcome(full.returncode, full.stderr, seconds=time.perf_counter() - started)
 
 
 def stale_lock_after_kill9(workspace: Workspace, case: Case) -> Outcome:
     """kill -9 leaves the run's lock file behind; it blocks nothing: --resume takes the lock and finishes."""
+    started = time.perf_counter()
     recipe = workspace.recipe(
         "stale-lock", data={"synthetic": {"count": 200}}, training={"max_steps": 6, "save_steps": 1}
     )
@@ -245,4 +250,5 @@ def stale_lock_after_kill9(workspace: Workspace, case: Case) -> Outcome:
     steps = _steps(out)
     if code != 0 or steps != list(range(1, 7)) or (out / LOCK_FILE).exists():
         return Outcome(1, f"error: --resume exited {code}, steps {steps}\n{err[-300:]}")
-    return Outcome(0, "resumed past the stale gnivo.lock: steps 1..6 once each, lock released")
+    line = "resumed past the stale gnivo.lock: steps 1..6 once each, lock released"
+    return Outcome(0, line, seconds=time.perf_counter() - started)

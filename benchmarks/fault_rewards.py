@@ -100,11 +100,12 @@ def score_with(reward: str) -> Callable[[Workspace, Case], Outcome]:
     """`gnivo score` with a reward that exits or interrupts: named, and no .partial files left behind."""
 
     def run(workspace: Workspace, case: Case) -> Outcome:
+        started = time.perf_counter()
         source = workspace.file(f"score-{reward}.jsonl", '{"prompt": "q", "completion": "a", "answer": "1"}\n' * 4)
         code, err = run_with_plugins(workspace, ["score", str(source), "--reward", reward], case.timeout_s)
         left = sorted(p.name for p in workspace.root.glob(f"score-{reward}.scored.jsonl*"))
         if left:
             return Outcome(1, f"error: exit {code}, and it left {left}")
-        return Outcome(code, err)
+        return Outcome(code, err, seconds=time.perf_counter() - started)
 
     return run
