@@ -16,13 +16,18 @@ from trl import GRPOTrainer, RLOOTrainer
 
 
 class RolloutAccountingMixin:
-    """Time spent generating, scoring and training, and samples/tokens generated (for metrics)."""
+    """Time spent generating, scoring and training, and samples/tokens generated (for metrics).
+
+    `rollout_hooks` are called with (trainer, this process's input rows) after each generated batch is
+    scored, on every process (they may gather): completions.jsonl is written by one.
+    """
 
     def _init_accounting(self) -> None:
         self.timings: dict[str, float] = defaultdict(float)
         self.samples_generated = 0
         self.tokens_generated = 0
-        self.gnivo_stop: Any = None  # a GracefulStop: a stop request ends generation at the next token
+        self.rollout_hooks: list[Callable[[Any, list[dict[str, Any]]], None]] = []
+        self.gnivo_stop: Any = None  # a StopRequest: a stop request ends generation at the next token
         self.generation_cut_short = False
 
     def _generate_single_turn(self, *args, **kwargs):
@@ -46,7 +51,13 @@ class RolloutAccountingMixin:
         mask = output["completion_mask"]
         self.samples_generated += int(mask.shape[0]) * self.accelerator.num_processes
         self.tokens_generated += int(self.accelerator.gather(mask.sum().reshape(1)).sum().item())
+        for hook in self.rollout_hooks:
+            hook(self, inputs)
         return output
+
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """trl's generic card (base model None for a local model) is not written: gnivo writes its own into
+        final/ (`gnivo_cli.training.model_card`)."""
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         started = time.perf_counter()
@@ -72,9 +83,13 @@ class RolloutAccountingMixin:
 
 
 def timing_breakdown(timings: dict[str, float]) -> dict[str, float]:
-    """The accounting's running totals as the phases a summary reports."""
+    """Seconds per phase from the accounting's running totals; `eval` (held-out evaluation) only where the run
+    evaluates."""
     rollout, scoring, total = (timings.get(key, 0.0) for key in ("rollout", "scoring", "total"))
-    return {"generation": rollout - scoring, "scoring": scoring, "loss_backward": max(total - rollout, 0.0)}
+    phases = {"generation": rollout - scoring, "scoring": scoring, "loss_backward": max(total - rollout, 0.0)}
+    if "eval" in timings:
+        phases["eval"] = timings["eval"]
+    return phases
 
 
 @contextmanager

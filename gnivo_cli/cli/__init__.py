@@ -48,7 +48,7 @@ def _root(
 
 
 def _register() -> None:
-    from gnivo_cli.cli import compare, evaluate, rewards, score, train
+    from gnivo_cli.cli import compare, evaluate, export, rewards, score, train
 
     app.command("train")(_interruptible(train.train))
     app.command("eval")(_interruptible(evaluate.evaluate))
@@ -56,6 +56,7 @@ def _register() -> None:
     app.add_typer(rewards.app, name="rewards")
     app.command("compare")(_interruptible(compare.compare))
     app.command("plot")(compare.plot)
+    app.command("export")(export.export)
 
 
 def _interruptible(command: Callable[..., Any]) -> Callable[..., Any]:

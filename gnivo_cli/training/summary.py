@@ -68,7 +68,7 @@ def trainer_summary(recipe: Any, trainer: Any, result: Any) -> dict[str, Any]:
         for function in trainer.gnivo_reward_functions
         for key, value in function.counters.items()
     }
-    return summary_record(
+    record = summary_record(
         recipe,
         steps=result.steps,
         total_time=result.total_time,
@@ -80,6 +80,14 @@ def trainer_summary(recipe: Any, trainer: Any, result: Any) -> dict[str, Any]:
         peak_memory_mb=result.peak_memory_mb,
         reward_counters=counters,
     )
+    record["example_prompt"] = _example_prompt(trainer)  # the model card's usage snippet asks it
+    return record
+
+
+def _example_prompt(trainer: Any) -> Any:
+    """The first training prompt, as the model saw it (chat messages, or text)."""
+    dataset = getattr(trainer, "train_dataset", None)
+    return dataset[0].get("prompt") if dataset is not None and len(dataset) else None
 
 
 def write_summary(output_dir: Path, summary: dict[str, Any]) -> None:
@@ -133,6 +141,9 @@ def finish_from_checkpoint(recipe: Any, output_dir: Path, checkpoint: Path) -> d
     )
     summary["finished_from"] = checkpoint.name
     write_summary(output_dir, summary)
+    from gnivo_cli.training.model_card import write_model_card
+
+    write_model_card(output_dir, final, "adapter" if recipe.lora.enabled else "full")
     return summary
 
 

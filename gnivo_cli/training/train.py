@@ -59,9 +59,11 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         max_grad_norm=train.max_grad_norm,
         bf16=train.bf16,
         gradient_checkpointing=train.gradient_checkpointing,
-        report_to="none",
+        report_to=train.report_to,
+        project=train.project,
+        run_name=train.run_name or output_dir.name,
         disable_tqdm=True,
-        log_completions=train.log_completions,
+        log_completions=False,  # gnivo writes every completion itself (completions.jsonl)
         reward_weights=reward_weights,
         max_completion_length=gen.max_new_tokens,
         temperature=gen.temperature,
@@ -115,8 +117,13 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from gnivo_cli.models.vllm_setup import prepare_training
     from gnivo_cli.training.callbacks import MetricsWriter, RichProgress
     from gnivo_cli.training.checkpoint_state import CheckpointState
+    from gnivo_cli.training.completions import CompletionLog
+    from gnivo_cli.training.held_out import HeldOutEval
+    from gnivo_cli.training.trackers import check_trackers, first_tracker_index, guard_trackers, set_tracker_defaults
 
     prepare_training(recipe)  # vLLM generation: a clear error without it; on a CPU, settings that run there
+    check_trackers(recipe)  # a tracker named but not installed: one line, before anything loads
+    set_tracker_defaults(recipe)
     set_seed(recipe.training.seed)
     dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)
@@ -136,11 +143,22 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     )
     for callback in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(callback)
+    guard_trackers(trainer, output_dir, warn=(lambda message: _say(console, message)) if console else None)
+    # Callbacks that add gnivo's numbers to a step's logs come before the trackers that log them.
+    before_trackers = first_tracker_index(trainer)
     metrics = MetricsWriter(output_dir, accounting=trainer, reward_functions=reward_functions)
-    trainer.add_callback(metrics)
+    trainer.callback_handler.callbacks.insert(before_trackers, metrics)
+    held_out = HeldOutEval(trainer, recipe, output_dir) if recipe.training.eval is not None else None
+    if held_out is not None:
+        trainer.callback_handler.callbacks.insert(before_trackers, held_out)
     trainer.add_callback(CheckpointState(trainer))
     if console is not None:
-        trainer.add_callback(RichProgress(console, metrics, description=recipe.algorithm.name))
+        progress = RichProgress(console, metrics, description=recipe.algorithm.name)
+        trainer.add_callback(progress)
+        if held_out is not None:
+            held_out.listeners.append(progress.show_held_out)
+    if recipe.training.log_completions:
+        trainer.rollout_hooks.append(CompletionLog(output_dir / run_files.COMPLETIONS_FILE))
     trainer.gnivo_reward_functions = reward_functions
     return trainer, metrics
 
@@ -162,7 +180,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     stop = StopRequest()
     with stop_on_signals(stop, lambda message: _say(console, message)), locked_run_dir(output_dir, resume=resume):
         try:
-            _quiet_library_warnings()
+            quiet_library_warnings()
             plan = plan_start(recipe, output_dir, resume, world_size=process_place()[1])
             for note in plan.notes:
                 _say(console, note)
@@ -213,7 +231,10 @@ def _finish(recipe: Recipe, trainer: Any, output_dir: Path, seconds: float) -> T
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
     if main:
+        from gnivo_cli.training.model_card import write_model_card
+
         summary.write_summary(output_dir, summary.trainer_summary(recipe, trainer, result))
+        write_model_card(output_dir, output_dir / run_files.FINAL_DIR, "adapter" if recipe.lora.enabled else "full")
     return result
 
 
@@ -281,7 +302,7 @@ def _say(console: Any, message: str) -> None:
         console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
 
 
-def _quiet_library_warnings() -> None:
+def quiet_library_warnings() -> None:
     """Deprecation notices and progress bars of transformers/trl internals are not the user's to act on."""
     import warnings
 
