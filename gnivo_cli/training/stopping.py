@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from gnivo_cli.errors import TrainingInterrupted
+
 
 class StopRequest:
     """Whether, and by which signal, this run was asked to stop."""
@@ -29,6 +31,17 @@ class StopRequest:
     @property
     def requested(self) -> bool:
         return self.signal is not None
+
+    def before_start(self, output_dir: str, *, resumable: bool) -> TrainingInterrupted:
+        """The error for a start stopped before it wrote anything (a KeyboardInterrupt without a signal: SIGINT)."""
+        signum = self.signal or signal.SIGINT
+        return TrainingInterrupted(
+            f"stopped by {signal_name(signum)} before training started; nothing was written",
+            signum=signum,
+            step=0,
+            output_dir=output_dir,
+            resumable=resumable,
+        )
 
 
 def signal_name(signum: int | None) -> str:

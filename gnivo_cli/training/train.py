@@ -192,7 +192,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
             # From the first write on, a signal finishes what is under way instead of interrupting it.
             stop.committed = True
         except KeyboardInterrupt:
-            raise _stopped_before_start(stop, recipe, resume) from None
+            raise stop.before_start(recipe.training.output_dir, resumable=resume) from None
         if plan.finished:
             return _finished_result(recipe, output_dir, plan)
         if trainer.accelerator.is_main_process:
@@ -236,19 +236,6 @@ def _finish(recipe: Recipe, trainer: Any, output_dir: Path, seconds: float) -> T
         summary.write_summary(output_dir, summary.trainer_summary(recipe, trainer, result))
         write_model_card(output_dir, output_dir / run_files.FINAL_DIR, "adapter" if recipe.lora.enabled else "full")
     return result
-
-
-def _stopped_before_start(stop: Any, recipe: Recipe, resume: bool) -> TrainingInterrupted:
-    import signal
-
-    signum = stop.signal or signal.SIGINT
-    return TrainingInterrupted(
-        f"stopped by {signal_name(signum)} before training started; nothing was written",
-        signum=signum,
-        step=0,
-        output_dir=recipe.training.output_dir,
-        resumable=resume,
-    )
 
 
 def _run(trainer: Any, plan: Any, request: Any, recipe: Recipe) -> None:
