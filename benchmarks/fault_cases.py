@@ -464,8 +464,7 @@ CASES += [
         lambda w: [],
         r"recipe\.yaml:\d+: not valid YAML \(.*\); cannot check the resumed recipe against it",
         loads_model=True,
-        max_stderr_lines=3,  # the run header (wrapped) and the error
-        run=fault_lifecycle.resume_finding("invalid-yaml"),
+        run=fault_lifecycle.resume_finding("invalid-yaml"),  # which also checks it is one error line
     ),
     Case(
         "reward-beyond-float32",

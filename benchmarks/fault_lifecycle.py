@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fault_runs import _finish, _start, _wait_until
+from fault_runs import _finish, _start, _trained, _wait_until
 from faults import Case, Outcome, Workspace
 
 from gnivo_cli.files.locking import LOCK_FILE
@@ -53,13 +53,6 @@ def second_writer(resume: bool) -> Callable[[Workspace, Case], Outcome]:
         return Outcome(code, err, seconds=seconds)
 
     return run
-
-
-def _trained(workspace: Workspace, name: str, steps: int = 2) -> tuple[list[str], Path, Outcome | None]:
-    recipe = workspace.recipe(name, training={"max_steps": steps, "save_steps": 1})
-    args = ["train", str(recipe)]
-    code, err = _finish(_start(workspace, args), 120)
-    return args, workspace.path(f"run-{name}"), None if code == 0 else Outcome(code, err)
 
 
 def finished_without_summary(torn: bool) -> Callable[[Workspace, Case], Outcome]:
@@ -137,6 +130,9 @@ def resume_finding(change: str) -> Callable[[Workspace, Case], Outcome]:
         else:
             recipe.write_text("model: [\n")
         code, err = _finish(_start(workspace, [*args, "--resume", "--set", "training.max_steps=3"]), case.timeout_s)
+        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        if len(errors) > 1:
+            return Outcome(1, f"error: {len(errors)} error lines, one expected: {errors}")
         if code != 0:
             return Outcome(code, err, seconds=time.perf_counter() - started)
         rows = [json.loads(line) for line in (out / run_files.RESUMES_FILE).read_text().splitlines()]

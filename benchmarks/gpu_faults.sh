@@ -14,14 +14,7 @@ cd "$(dirname "$0")/.."
 WORK=${GPU_CHECK_DIR:-/tmp/gpu-faults}
 rm -rf "$WORK" && mkdir -p "$WORK"
 export PYTHONUNBUFFERED=1
-if ! python3 -c "import trl, datasets, math_verify" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-if ! python3 -c "import importlib.metadata as m; m.version('gnivo')" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --target /tmp/site .
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
+source benchmarks/gpu_env.sh
 
 python3 - "$WORK" <<'EOF' 2>&1 | tee "$WORK/report.txt"
 import json, os, platform, signal, subprocess, sys, time
@@ -29,30 +22,14 @@ from pathlib import Path
 
 import torch
 import yaml
-from tokenizers import ByteLevelBPETokenizer
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
 work = Path(sys.argv[1])
 print(f"machine: {torch.cuda.get_device_name(0)}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
       f"torch {torch.__version__}")
-corpus = [f"{a} + {b} = {a + b}. The answer is \\boxed{{{a + b}}}.\n\n" for a in range(50) for b in range(20)]
-bpe = ByteLevelBPETokenizer()
-bpe.train_from_iterator(corpus, vocab_size=1000, min_frequency=1,
-                        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-tokenizer.chat_template = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-config = Qwen2Config(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                     num_key_value_heads=2, vocab_size=151936, max_position_embeddings=4096, tie_word_embeddings=True,
-                     eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                     bos_token_id=tokenizer.eos_token_id)
-torch.manual_seed(0)
-model_dir = work / "qwen2-random"
-Qwen2ForCausalLM(config).to(torch.bfloat16).save_pretrained(model_dir)
-tokenizer.save_pretrained(model_dir)
+sys.path.insert(0, "benchmarks")
+from random_qwen import save_random_qwen
 
+model_dir = work / "qwen2-random"
+save_random_qwen(model_dir)
 
 def recipe(name, batch=16, k=4, tokens=256, steps=2, **extra):
     body = {
@@ -90,7 +67,8 @@ from gnivo_cli.models.memory import step_memory_bytes
 from gnivo_cli.recipe.loader import load_recipe
 from peft import LoraConfig, get_peft_model
 loaded = load_recipe(path)
-lora_model = get_peft_model(Qwen2ForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16),
+from transformers import AutoModelForCausalLM
+lora_model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16),
                             LoraConfig(r=16, lora_alpha=32, target_modules="all-linear", task_type="CAUSAL_LM"))
 estimate, what = step_memory_bytes(loaded, lora_model, longest_prompt=30)
 print(f"A. bound: estimate {estimate / 2**20:,.0f} MiB ({what}) <= measured peak {peak:,.0f} MiB: "

@@ -1,7 +1,8 @@
 """trl's trainers with time and sample accounting, for the metrics every algorithm writes.
 
 `RolloutAccountingMixin` only measures (no loss reads what it records), and lets a stop request end a long
-generation early (`gnivo_stop`, set by `gnivo_cli.training.train`).
+generation early (`gnivo_stop`, set by `gnivo_cli.training.train`): the step is then dropped
+(`GenerationAbandoned`), and the run saves the checkpoint of the step before it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class RolloutAccountingMixin:
 
     def _generate_single_turn(self, *args, **kwargs):
         stop = self.gnivo_stop
-        if stop is None or self.use_vllm:  # vLLM generates a batch in one call: the stop waits for it
+        # vLLM generates a batch in one call, and several processes meet in collectives right after
+        # generating: there the stop waits for the step's end.
+        if stop is None or self.use_vllm or self.accelerator.num_processes > 1:
             return super()._generate_single_turn(*args, **kwargs)
 
         def requested() -> bool:
@@ -41,7 +44,10 @@ class RolloutAccountingMixin:
             return stop.requested
 
         with stops_when(self.accelerator.unwrap_model(self.model_wrapped), requested):
-            return super()._generate_single_turn(*args, **kwargs)
+            generated = super()._generate_single_turn(*args, **kwargs)
+        if self.generation_cut_short:  # completions cut short are not samples: the step is dropped, not trained
+            raise GenerationAbandoned(self.state.global_step + 1)
+        return generated
 
     def _generate_and_score_completions(self, inputs):
         started = time.perf_counter()
@@ -90,6 +96,14 @@ def timing_breakdown(timings: dict[str, float]) -> dict[str, float]:
     if "eval" in timings:
         phases["eval"] = timings["eval"]
     return phases
+
+
+class GenerationAbandoned(Exception):
+    """A stop request ended generation early: the step being generated is dropped, nothing of it trained."""
+
+    def __init__(self, step: int):
+        super().__init__(f"generation of step {step} stopped")
+        self.step = step
 
 
 @contextmanager

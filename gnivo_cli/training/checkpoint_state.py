@@ -15,9 +15,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from gnivo_cli.errors import TrainingInterrupted
 from gnivo_cli.files.atomic import write_json_atomic
 from gnivo_cli.training import run_files
-from gnivo_cli.training.stopping import StopRequest
+from gnivo_cli.training.stopping import StopRequest, signal_name
 
 
 def _generators(trainer: Any) -> dict[str, Any]:
@@ -102,6 +103,7 @@ class GracefulStop(TrainerCallback):
     def __init__(self, trainer: Any = None, request: StopRequest | None = None) -> None:
         self.request = request or StopRequest()
         self.stopped_at: int | None = None
+        self.random_state: dict[str, Any] | None = None
         self.trainer = trainer
         self.steps_per_batch = self.request.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
 
@@ -127,6 +129,9 @@ class GracefulStop(TrainerCallback):
         return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
     def on_step_end(self, args, state, control, **kwargs):
+        if getattr(self.trainer, "accelerator", None) is not None and self.trainer.accelerator.num_processes == 1:
+            # What a checkpoint of this step holds; saved instead if the next step's generation is dropped.
+            self.random_state = capture_random_state(self.trainer)
         if self._anyone_requested() and state.global_step % self.steps_per_batch == 0:
             if self.signal is None:
                 self.signal = signal.SIGTERM  # another process was asked to stop
@@ -134,3 +139,70 @@ class GracefulStop(TrainerCallback):
             control.should_training_stop = True
             self.stopped_at = state.global_step
         return control
+
+
+def capture_random_state(trainer: Any) -> dict[str, Any]:
+    """Every random stream a checkpoint saves: Python's, numpy's, torch's (CPU, CUDA) and the trainer's own."""
+    import random
+
+    import numpy as np
+    import torch
+
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "cpu": torch.random.get_rng_state(),
+        "trainer": {name: g.get_state() for name, g in _generators(trainer).items()},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.random.get_rng_state_all()
+    return state
+
+
+def save_checkpoint_before_dropped_step(trainer: Any, stop: GracefulStop) -> bool:
+    """After a dropped step (`GenerationAbandoned`), save the checkpoint of the step before it, as it was when
+    that step ended, so a resume repeats the run exactly. False where there is nothing to save (no step
+    trained yet, or that checkpoint exists)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    step = trainer.state.global_step
+    if step == 0 or run_files.is_complete_checkpoint(run_files.checkpoint_dir(trainer.args.output_dir, step)):
+        return False
+    saved = stop.random_state
+    if saved is not None:
+        random.setstate(saved["python"])
+        np.random.set_state(saved["numpy"])
+        torch.random.set_rng_state(saved["cpu"])
+        if "cuda" in saved:
+            torch.cuda.random.set_rng_state_all(saved["cuda"])
+        for name, generator in _generators(trainer).items():
+            if name in saved["trainer"]:
+                generator.set_state(saved["trainer"][name])
+    trainer._save_checkpoint(trainer.model, trial=None)
+    trainer.callback_handler.on_save(trainer.args, trainer.state, trainer.control)  # gnivo's part, last
+    return True
+
+
+def interruption(trainer: Any, stop: GracefulStop, dropped: int | None, output_dir: str) -> TrainingInterrupted | None:
+    """The error that ends a stopped run (None where the run finished): after a step, or with a dropped one."""
+    step = trainer.state.global_step
+    name = signal_name(stop.signal)
+    if dropped is not None:
+        kept = f"checkpoint-{step} saved" if step else "no step was trained yet, so a resume starts at step 0"
+        return TrainingInterrupted(
+            f"stopped by {name} while step {dropped} generated (that step is dropped); {kept}",
+            signum=stop.signal or signal.SIGINT,
+            step=step,
+            output_dir=output_dir,
+        )
+    if stop.requested and step < trainer.state.max_steps:
+        return TrainingInterrupted(
+            f"stopped by {name} after step {step}; checkpoint-{step} saved",
+            signum=stop.signal,
+            step=step,
+            output_dir=output_dir,
+        )
+    return None

@@ -27,7 +27,8 @@ def locked_run_dir(output_dir: Path, *, resume: bool) -> Iterator[None]:
     from gnivo_cli.training.launch import command_text, is_main_process
 
     lock_path = Path(output_dir).absolute() / LOCK_FILE
-    if os.environ.get(HELD_BY_LAUNCHER) == str(lock_path) or not is_main_process():
+    held_elsewhere = os.environ.get(HELD_BY_LAUNCHER) == str(lock_path) or not is_main_process()
+    if held_elsewhere or (resume and not lock_path.parent.is_dir()):  # nothing to resume: the plan says so
         yield
         return
     check_output_dir(Path(output_dir), "training.output_dir")  # a file there: one clear line, not mkdir's error

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.algorithms.table import SHARED_KEYS, get_algorithm
-from gnivo_cli.errors import GnivoError, TrainingInterrupted
+from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_text_atomic
 from gnivo_cli.files.paths import disk_full_message
 from gnivo_cli.recipe.loader import Recipe
 from gnivo_cli.training import run_files, summary
-from gnivo_cli.training.stopping import signal_name
 
 
 @dataclass
@@ -240,29 +239,33 @@ def _finish(recipe: Recipe, trainer: Any, output_dir: Path, seconds: float) -> T
 
 def _run(trainer: Any, plan: Any, request: Any, recipe: Recipe) -> None:
     """trainer.train, resumed where the plan says, stopping cleanly on SIGINT/SIGTERM."""
-    from gnivo_cli.training.checkpoint_state import GracefulStop, restore_checkpoint_state
+    from gnivo_cli.algorithms.baselines import GenerationAbandoned
+    from gnivo_cli.training.checkpoint_state import (
+        GracefulStop,
+        interruption,
+        restore_checkpoint_state,
+        save_checkpoint_before_dropped_step,
+    )
 
     stop = GracefulStop(trainer, request)
     trainer.add_callback(stop)
     trainer.gnivo_stop = request  # a stop request also ends a long generation early
     if plan.checkpoint is not None:
         restore_checkpoint_state(trainer, plan.checkpoint)
+    dropped = None
     try:
         trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+    except GenerationAbandoned as abandoned:
+        dropped = abandoned.step
+        save_checkpoint_before_dropped_step(trainer, stop)
     finally:
         for callback in trainer.callback_handler.callbacks:
             getattr(callback, "close", lambda: None)()  # restores the terminal (cursor) on any exit
         for function in trainer.gnivo_reward_functions:
             function.reward.close()
-    if stop.requested and trainer.state.global_step < trainer.state.max_steps:
-        step = trainer.state.global_step
-        cut = "; its generation was cut short" if trainer.generation_cut_short else ""
-        raise TrainingInterrupted(
-            f"stopped by {signal_name(stop.signal)} after step {step}{cut}; checkpoint-{step} saved",
-            signum=stop.signal,
-            step=step,
-            output_dir=recipe.training.output_dir,
-        )
+    error = interruption(trainer, stop, dropped, recipe.training.output_dir)
+    if error is not None:
+        raise error
 
 
 def _finished_result(recipe: Recipe, output_dir: Path, plan: Any) -> TrainResult:

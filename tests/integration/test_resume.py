@@ -209,3 +209,38 @@ def test_kill_9_at_any_moment_resumes_to_the_same_run(tmp_path, tiny_model_dir, 
     assert _comparable(run) == _comparable(uninterrupted)
     summary = json.loads((run / run_files.SUMMARY_FILE).read_text())
     assert summary["samples_generated"] == 24
+
+
+def test_a_stop_while_a_step_generates_drops_it_and_the_resume_repeats_the_run(
+    tmp_path, tiny_model_dir, uninterrupted, monkeypatch
+):
+    from transformers import TrainerCallback
+
+    from gnivo_cli.errors import TrainingInterrupted
+    from gnivo_cli.training import train as train_module
+
+    class CtrlCAsStepBegins(TrainerCallback):  # the request comes before step 5 generates its first token
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step + 1 == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    build = train_module.build_trainer
+
+    def with_ctrl_c(*args, **kwargs):
+        trainer, metrics = build(*args, **kwargs)
+        trainer.add_callback(CtrlCAsStepBegins())
+        return trainer, metrics
+
+    _, recipe = _recipe(tmp_path, tiny_model_dir, "dropped", "training.max_steps=6", "training.save_steps=3")
+    monkeypatch.setattr(train_module, "build_trainer", with_ctrl_c)
+    dropped = r"while step 5 generated \(that step is dropped\); checkpoint-4 saved"
+    with pytest.raises(TrainingInterrupted, match=dropped):
+        train(recipe)
+    monkeypatch.setattr(train_module, "build_trainer", build)
+    run = Path(recipe.training.output_dir)
+    assert run_files.latest_checkpoint(run).name == "checkpoint-4"  # saved for the stop: save_steps is 3
+    assert [row["step"] for row in run_files.read_metrics(run)] == [1, 2, 3, 4]
+    train(recipe, resume=True)
+    assert _comparable(run) == _comparable(uninterrupted)  # the dropped step left no trace
+    summary = json.loads((run / run_files.SUMMARY_FILE).read_text())
+    assert summary["samples_generated"] == 24
