@@ -4,8 +4,8 @@
 #   A. the memory bound is a lower bound: its estimate for a real recipe against the peak GPU memory the run
 #      reports (metrics.jsonl's peak_memory_mb, torch's max allocated);
 #   B. a batch beyond the GPU is refused before training, naming the key and GPU 0;
-#   C. SIGTERM while 1024-token completions generate: seconds from the signal to the exit, against how long
-#      a whole step's generation takes;
+#   C. SIGTERM while 1024-token completions generate: seconds from the signal to the exit (the step is
+#      dropped, the one before saved), against how long a whole step takes;
 #   D. Ctrl-C while the libraries load: exit 130 (or ended by SIGINT), nothing written.
 # Preparation and running as gpu_check.sh says (.whl carried):
 #   run(command="bash benchmarks/gpu_faults.sh", carry=[".whl"], timeout_s=480)
@@ -93,9 +93,9 @@ process.send_signal(signal.SIGTERM)
 _, err = process.communicate()
 seconds = time.perf_counter() - signalled
 said = next((l for l in err.splitlines() if "stopped by" in l), err[-500:])
-print(f"C. step 1 took {step_one.get('step_time', float('nan')):.1f} s ({step_one.get('completion_length', '?')} "
-      f"tokens per completion on average); SIGTERM 1 s into step 2: exit {process.returncode} after "
-      f"{seconds:.1f} s: {said}")
+saved = sorted(p.name for p in run.glob("checkpoint-*"))
+print(f"C. step 1 took {step_one.get('step_time', float('nan')):.1f} s; SIGTERM 1 s into step 2: exit "
+      f"{process.returncode} after {seconds:.1f} s, checkpoints {saved}: {said}")
 
 # D. Ctrl-C while the libraries load
 path, run = recipe("startup")
