@@ -6,7 +6,8 @@ process group (as a terminal's Ctrl-C does), and records what happened:
 
     stopped, nothing written  exit 130 (or ended by SIGINT) before training started, no output folder
     stopped after a step      exit 130 with a checkpoint (the signal came once training ran)
-    LOST                      the run went on (exit 0), or anything else
+    stopped while step 1 ...  exit 130 while the first step generated: dropped, nothing trained
+    LOST                      the run went on (exit 0), or anything else (its last stderr line is shown)
 
     OMP_NUM_THREADS=1 python benchmarks/startup_interrupts.py [--repeats 2]
 """
@@ -71,7 +72,10 @@ def one_try(workspace: Workspace, delay: float) -> tuple[str, float]:
         return "stopped, nothing written" + (" (ended by SIGINT)" if process.returncode < 0 else ""), sent
     if code == 130 and run_files.latest_checkpoint(out) is not None:
         return "stopped after a step", sent
-    return f"LOST (exit {process.returncode})", sent
+    if code == 130 and "while step 1 generated (that step is dropped)" in err:
+        return "stopped while step 1 generated, nothing trained", sent
+    last = [line for line in err.splitlines() if line.strip()][-1:] or [""]
+    return f"LOST (exit {process.returncode}: {last[0][:120]})", sent
 
 
 def main() -> None:
