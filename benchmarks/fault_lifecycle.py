@@ -17,6 +17,7 @@ from pathlib import Path
 from fault_runs import _finish, _start, _trained, _wait_until
 from faults import Case, Outcome, Workspace
 
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.locking import LOCK_FILE
 from gnivo_cli.training import run_files
 
@@ -74,7 +75,7 @@ def finished_without_summary(torn: bool) -> Callable[[Workspace, Case], Outcome]
         problems = [
             f"steps {_steps(out)}" if _steps(out) != [1, 2] else "",
             "final/ not rebuilt" if weights != (out / "checkpoint-2" / "model.safetensors").read_bytes() else "",
-            "no summary" if (run_files.read_json(summary) or {}).get("steps") != 2 else "",
+            "no summary" if (read_json_object(summary, invalid="none") or {}).get("steps") != 2 else "",
             "" if agrees else f"second --resume: {again_err[-200:]}",
         ]
         if any(problems):

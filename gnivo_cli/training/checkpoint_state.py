@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 
 from gnivo_cli.errors import TrainingInterrupted
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
 from gnivo_cli.training.stopping import StopRequest, signal_name
 
@@ -66,7 +67,7 @@ def restore_checkpoint_state(trainer: Any, checkpoint: Path) -> None:
     """Put counters and private generators back as they were when `checkpoint` was saved."""
     import torch
 
-    saved = run_files.read_json(checkpoint / run_files.CHECKPOINT_STATE_FILE) or {}
+    saved = read_json_object(checkpoint / run_files.CHECKPOINT_STATE_FILE, invalid="none") or {}
     trainer.samples_generated = int(saved.get("samples_generated", 0))
     trainer.tokens_generated = int(saved.get("tokens_generated", 0))
     if hasattr(trainer, "timings"):
@@ -102,7 +103,6 @@ class GracefulStop(TrainerCallback):
 
     def __init__(self, trainer: Any = None, request: StopRequest | None = None) -> None:
         self.request = request or StopRequest()
-        self.stopped_at: int | None = None
         self.random_state: dict[str, Any] | None = None
         self.trainer = trainer
         self.steps_per_batch = self.request.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
@@ -137,7 +137,6 @@ class GracefulStop(TrainerCallback):
                 self.signal = signal.SIGTERM  # another process was asked to stop
             control.should_save = True
             control.should_training_stop = True
-            self.stopped_at = state.global_step
         return control
 
 

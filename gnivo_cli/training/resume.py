@@ -16,6 +16,7 @@ from typing import Any
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_text_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.locking import LOCK_FILE
 from gnivo_cli.files.paths import check_output_dir
 from gnivo_cli.recipe.loader import recorded_recipe
@@ -112,7 +113,7 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool, *, world_size: int =
 def _finished(plan: StartPlan, output_dir: Path, max_steps: int) -> bool:
     """Whether the run has nothing left to train: its summary says so, or (a stop while it finished: no summary,
     or a torn one) its last complete checkpoint is at max_steps or beyond, which it is then finished from."""
-    summary = run_files.read_json(output_dir / run_files.SUMMARY_FILE)
+    summary = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none")
     if summary is not None and isinstance(summary.get("steps"), int) and summary["steps"] >= max_steps:
         plan.finished = True
         plan.notes.append(
@@ -139,7 +140,8 @@ def check_world_size(checkpoint: Path | None, world_size: int) -> None:
     share of a step, so another count changes the samples per step (the experiment)."""
     if checkpoint is None:
         return
-    recorded = (run_files.read_json(checkpoint / run_files.CHECKPOINT_STATE_FILE) or {}).get("world_size")
+    state = read_json_object(checkpoint / run_files.CHECKPOINT_STATE_FILE, invalid="none") or {}
+    recorded = state.get("world_size")
     if isinstance(recorded, int) and recorded != world_size:
         raise GnivoError(
             f"--resume: {checkpoint.name} was trained by {_processes(recorded)} and this resume runs "

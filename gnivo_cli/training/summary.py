@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
 
 #: What a checkpoint holds beyond the model and tokenizer: the trainer's state, which final/ does not carry.
@@ -118,7 +119,7 @@ def finish_from_checkpoint(recipe: Any, output_dir: Path, checkpoint: Path) -> d
     (output_dir / run_files.SUMMARY_FILE).unlink(missing_ok=True)  # a torn one: rewritten below
     from gnivo_cli.algorithms.baselines import timing_breakdown
 
-    state = run_files.read_json(checkpoint / run_files.CHECKPOINT_STATE_FILE) or {}
+    state = read_json_object(checkpoint / run_files.CHECKPOINT_STATE_FILE, invalid="none") or {}
     counters = {
         f"{name}/{key}": value
         for name, values in (state.get("reward_counters") or {}).items()

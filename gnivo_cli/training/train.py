@@ -15,6 +15,7 @@ from typing import Any
 from gnivo_cli.algorithms.table import SHARED_KEYS, get_algorithm
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_text_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.paths import disk_full_message
 from gnivo_cli.recipe.loader import Recipe
 from gnivo_cli.training import run_files, summary
@@ -110,6 +111,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from transformers import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import set_seed
 
+    from gnivo_cli.algorithms.reward_functions import check_reward_columns
     from gnivo_cli.data.loading import load_training_dataset
     from gnivo_cli.models.checks import check_against_model
     from gnivo_cli.models.loading import load_causal_lm, load_tokenizer
@@ -126,10 +128,11 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     set_seed(recipe.training.seed)
     dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)
+    check_reward_columns(recipe, reward_functions, dataset.column_names)  # before the model: fails in seconds
     model = load_causal_lm(
         recipe.model.name, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
-    tokenizer = load_tokenizer(recipe.model.name)
+    tokenizer = load_tokenizer(recipe.model.name, trust_remote_code=recipe.model.trust_remote_code)
     check_against_model(recipe, model, tokenizer, dataset)
     config = trainer_config(recipe, output_dir, weights)
     trainer = _trainer_class(recipe.algorithm.name)(
@@ -274,7 +277,7 @@ def _finished_result(recipe: Recipe, output_dir: Path, plan: Any) -> TrainResult
     if plan.rebuild_from is not None and is_main_process():
         record = summary.finish_from_checkpoint(recipe, output_dir, plan.rebuild_from)
     else:
-        record = run_files.read_json(output_dir / run_files.SUMMARY_FILE) or {}
+        record = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none") or {}
     return TrainResult(
         output_dir=output_dir,
         steps=int(record.get("steps", 0)),
