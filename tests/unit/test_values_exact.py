@@ -34,7 +34,7 @@ def tree_and_enum():
     torch.manual_seed(0)
     tokenizer = build_tokenizer()
     model = build_model(tokenizer, seed=3)
-    pretrain(model, tokenizer, 60, seed=0, batch=32, lr=1e-2)
+    pretrain(model, tokenizer, 20, seed=0, batch=16, lr=1e-2)
     model.eval()
     enum = enumerate_policy(model, tokenizer, 4, keys=("ab", "ba"))
     return build_tree(enum, tokenizer, ALPHA), enum
