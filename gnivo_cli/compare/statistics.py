@@ -28,6 +28,8 @@ __all__ = [
     "difference",
     "first_crossing",
     "paired_difference",
+    "reached_difference",
+    "reached_summary",
     "spread",
     "t_cdf",
     "t_quantile",
@@ -194,6 +196,24 @@ def first_crossing(
             x0, x1, y0 = x[index - 1], x[index], y[index - 1]
             return float(x0 + (x1 - x0) * (threshold - y0) / (value - y0))
     return None
+
+
+def reached_difference(
+    a: Mapping[Hashable, float | None], b: Mapping[Hashable, float | None], level: float = 0.95
+) -> Difference | None:
+    """a − b of samples-to-threshold, paired over the seeds where both reached it (None: not reached)."""
+    both = [seed for seed in a if a[seed] is not None and b.get(seed) is not None]
+    return paired_difference({s: a[s] for s in both}, {s: b[s] for s in both}, level)
+
+
+def reached_summary(per_seed: Mapping[Hashable, float | None]) -> str:
+    """`1234 ± 56`, with `(4/5 seeds)` when some seeds never reached the threshold, or `not reached`."""
+    values = [v for v in per_seed.values() if v is not None]
+    found = spread(values)
+    if found is None:
+        return "not reached"
+    text = f"{found.mean:.0f}" if found.std is None else f"{found.mean:.0f} ± {found.std:.0f}"
+    return text if len(values) == len(per_seed) else f"{text} ({len(values)}/{len(per_seed)} seeds)"
 
 
 def crossings(

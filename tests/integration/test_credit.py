@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.credit import VARIANTS, evaluate_run
+from benchmarks.credit import VARIANTS
 from benchmarks.credit_model import build_model, build_tokenizer, pretrain
+from benchmarks.credit_runs import evaluate_run
 from gnivo_cli.compare.plan import run_recipe_dict
 from gnivo_cli.recipe.loader import load_recipe, recipe_from_dict
 from gnivo_cli.training.train import train

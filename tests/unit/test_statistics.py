@@ -13,6 +13,8 @@ from gnivo_cli.compare.statistics import (
     difference,
     first_crossing,
     paired_difference,
+    reached_difference,
+    reached_summary,
     spread,
     t_cdf,
     t_quantile,
@@ -108,3 +110,16 @@ def test_samples_to_threshold_per_seed():
     assert first_crossing(x, [0.0, 0.1, 0.2, 0.3], 0.5) is None
     per_seed = crossings({0: (x, [0.0, 0.6, 0.6, 0.6]), 1: (x, [0.0, 0.0, 0.0, 0.9]), 2: (x, [0.0] * 4)}, 0.5)
     assert per_seed == {0: 100, 1: 300, 2: None}
+    assert reached_summary(per_seed) == "200 ± 141 (2/3 seeds)"
+    assert reached_summary({0: 100.0}) == "100" and reached_summary({0: None}) == "not reached"
+
+
+def test_samples_to_threshold_differences_pair_only_seeds_both_reached():
+    a = {0: 100.0, 1: 200.0, 2: None, 3: 150.0}
+    b = {0: 300.0, 1: 400.0, 2: 250.0, 3: None}
+    d = reached_difference(a, b)  # seeds 0 and 1 only
+    assert (d.n, d.mean, d.std) == (2, -200.0, 0.0)
+    more = reached_difference({**a, 3: 170.0}, {**b, 3: 400.0})
+    assert more.n == 3 and more.mean == pytest.approx((-200 - 200 - 230) / 3)
+    assert more.verdict(higher_is_better=False) == "ahead"  # fewer samples to the threshold
+    assert reached_difference({0: None, 1: 5.0}, {0: 1.0, 1: None}) is None
