@@ -62,10 +62,10 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "rloo": ("rloo", []),
     "dr-grpo": ("dr-grpo", []),
 }
-DEFAULT_VARIANTS = "gnivo-all-step,gnivo-all-token,gnivo-final,grpo,grpo-noclip,rloo,dr-grpo"
+DEFAULT_VARIANTS = "gnivo-all-step,gnivo-all-token,gnivo-final,grpo,grpo-noclip,rloo"
 RATES = "1e-4,3e-4,1e-3"
 #: How the policy is pretrained (benchmarks/credit_model.build_pretrained); the folder records it.
-MODEL_BUILD = {"seed": 0, "steps": 1500, "say_share": 0.5, "batch": 64, "lr": 1e-3}
+MODEL_BUILD = {"seed": 0, "steps": 1500, "say_share": 0.5, "say_only_steps": 600, "batch": 64, "lr": 1e-3}
 MANIFEST = "manifest.json"
 
 
@@ -83,6 +83,7 @@ def main() -> int:
     parser.add_argument("--figure", type=Path, default=REPO / "benchmarks" / "credit.png")
     parser.add_argument("--baseline", default="grpo", help="the method the differences are taken against")
     parser.add_argument("--build-model-only", action="store_true")
+    parser.add_argument("--tuning-only", action="store_true", help="stop after choosing the learning rates")
     args = parser.parse_args()
 
     from gnivo_cli.compare.plan import parse_seeds, plan_runs
@@ -95,8 +96,9 @@ def main() -> int:
     built = ensure_model(model_dir, MODEL_BUILD)
     model_note = (
         f"{relative(model_dir)} (pretrained {built['steps']} steps, seed {built['seed']}, batch {built['batch']}, "
-        f"lr {built['lr']}; a share {built['say_share']} of the rows `say W` with first step W, the rest `key W` "
-        f"with uniform steps; final loss {built['final_loss']})"
+        f"lr {built['lr']}; the first {built['say_only_steps']} steps only `say W` prompts with first step W, "
+        f"then a share {built['say_share']} of them, the rest `key W` with uniform steps; final loss "
+        f"{built['final_loss']})"
     )
     if args.build_model_only:
         print(model_note)
@@ -154,6 +156,9 @@ def main() -> int:
             scores[rate] = (sum(r.auc() for r in runs) / len(runs), runs) if runs else (float("-inf"), [])
         tuned[name] = max(rates, key=lambda rate: scores[rate][0])
         sweep_rows += [(name, rate, *scores[rate], rate == tuned[name]) for rate in rates]
+    if args.tuning_only:
+        report.print_tuning(sweep_rows)
+        return 1 if failures else 0
 
     # Phase 2: the reported grid, each method with its own rate.
     plans = {
@@ -207,13 +212,7 @@ def main() -> int:
         f"(worst key {opt['first_step_right_min']:.4f}), KL(pi_ref ‖ pi*) = {ref['kl_to_optimum']:.4f}"
     )
     print()
-    print("### Learning-rate tuning (mean exact E[R] over training, per tuning seed; * = chosen)\n")
-    print("| method | lr | mean E[R] over training | per seed | final E[R] per seed |")
-    print("|---|---|---|---|---|")
-    for name, rate, mean_auc, runs, chosen in sweep_rows:
-        per_seed = ", ".join(f"{r.auc():.3f}" for r in runs) or "-"
-        finals = ", ".join(f"{r.final['expected_reward']:.3f}" for r in runs) or "-"
-        print(f"| {name} | {rate:g}{' *' if chosen else ''} | {mean_auc:.3f} | {per_seed} | {finals} |")
+    report.print_tuning(sweep_rows)
     print("\n### The grid (reported seeds, each method at its chosen rate)\n")
     report.print_main_table(variants, thresholds)
     print(

@@ -83,6 +83,20 @@ def _fmt(found: Spread | None, digits: int = 3) -> str:
     return "-" if found is None else found.format(digits)
 
 
+def print_tuning(rows: list[tuple]) -> None:
+    """(method, rate, mean AUC over the tuning seeds, its SeedRuns, chosen) per row."""
+    print("### Learning-rate tuning (mean exact E[R] over training, per tuning seed; * = chosen)\n")
+    print(
+        "| method | lr | mean E[R] over training | per seed | final E[R] per seed | final P(first right), worst key |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, rate, mean_auc, runs, chosen in rows:
+        per_seed = ", ".join(f"{r.auc():.3f}" for r in runs) or "-"
+        finals = ", ".join(f"{r.final['expected_reward']:.3f}" for r in runs) or "-"
+        worst = ", ".join(f"{r.final['first_step_right_min']:.3f}" for r in runs) or "-"
+        print(f"| {name} | {rate:g}{' *' if chosen else ''} | {mean_auc:.3f} | {per_seed} | {finals} | {worst} |")
+
+
 def print_main_table(variants: list[Variant], thresholds: list[tuple[str, float]]) -> None:
     heads = " | ".join(f"samples to {value:.3f}" for _, value in thresholds)
     print(
