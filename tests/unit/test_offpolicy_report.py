@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
+from benchmarks.offpolicy_report import print_report
 from gnivo_cli.compare.curves import compare_runs
 from gnivo_cli.compare.run_records import load_run
 from tests.compare_helpers import write_run
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # the scripts import their siblings
-
-from offpolicy_report import print_report  # noqa: E402
-
 
 def runs(tmp_path, label: str, offsets: dict[int, float]):
-    algorithm, _, n = label.partition(" x")
+    algorithm = label.partition(" x")[0]
     for seed, offset in offsets.items():
         rewards = [min(1.0, 0.1 * step + offset) for step in range(8)]
         path = write_run(tmp_path / label.replace(" ", "_") / f"seed-{seed}", algorithm, seed, rewards)
