@@ -47,6 +47,7 @@ from benchmarks.credit_runs import (  # noqa: E402
     evaluate_run,
     reference_point,
     relative,
+    task_shape,
     train_all,
 )
 
@@ -205,11 +206,15 @@ def main() -> int:
         f"{', '.join(map(str, tuning_seeds))}; reported seeds {', '.join(map(str, seeds))}"
     )
     ref, opt = reference["reference"], reference["optimum"]
+    keys = ", ".join(task_shape(base.data.synthetic)[1])
     print(
-        f"- pi_ref: E[R] = {ref['expected_reward']:.4f}, P(first step right) = {ref['first_step_right']:.4f} "
-        f"(worst key {ref['first_step_right_min']:.4f}), leak {ref['leak']:.4f}; pi* = pi_ref exp(R/alpha)/Z: "
-        f"E[R] = {opt['expected_reward']:.4f}, P(first step right) = {opt['first_step_right']:.4f} "
-        f"(worst key {opt['first_step_right_min']:.4f}), KL(pi_ref ‖ pi*) = {ref['kl_to_optimum']:.4f}"
+        f"- pi_ref: E[R] = {ref['expected_reward']:.4f}, P(first step right) = {ref['first_step_right']:.4f}, "
+        f"per key ({keys}) {_listed(ref['first_step_right_by_key'])}, leak {ref['leak']:.4f}"
+    )
+    print(
+        f"- pi* = pi_ref exp(R/alpha)/Z: E[R] = {opt['expected_reward']:.4f}, P(first step right) = "
+        f"{opt['first_step_right']:.4f}, per key {_listed(opt['first_step_right_by_key'])}; "
+        f"KL(pi_ref ‖ pi*) = {ref['kl_to_optimum']:.4f}"
     )
     print()
     report.print_tuning(sweep_rows)
@@ -233,6 +238,10 @@ def main() -> int:
     figure = report.plot(variants, reference, thresholds, args.figure)
     print(f"\nFigure: {relative(figure)}; manifest: {relative(args.output_dir / MANIFEST)}")
     return 1 if failures else 0
+
+
+def _listed(values: list[float]) -> str:
+    return " / ".join(f"{v:.4f}" for v in values)
 
 
 def write_manifest(path: Path, plans: dict, tuned: dict, model_dir: Path, reference: dict, base) -> None:

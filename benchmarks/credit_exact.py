@@ -92,6 +92,7 @@ class Exact:
     expected_reward: float  # mean over keys of sum_y pi(y) R(y)
     first_step_right: float  # P(first step == key), mean over keys
     first_step_right_min: float  # the same for the key read worst: a policy that reads every key has it high
+    first_step_right_by_key: list[float]  # per key, in the order of the keys
     kl_to_optimum: float  # KL(pi || pi*), mean over keys
     kl_to_reference: float  # KL(pi || pi_ref), mean over keys
     leak: float  # mass outside the grammar, mean over keys
@@ -129,6 +130,7 @@ def exact_metrics(logp, ref_logp, rewards, alpha: float, keys=WORDS) -> Exact:
         expected_reward=float((probs * rewards).sum(-1).mean()),
         first_step_right=sum(firsts) / len(firsts),
         first_step_right_min=min(firsts),
+        first_step_right_by_key=firsts,
         kl_to_optimum=kl(full, optimum_logp(ref_logp, rewards, alpha)),
         kl_to_reference=kl(full, with_leak_bucket(ref_logp)),
         leak=float((1 - probs.sum(-1)).mean()),
