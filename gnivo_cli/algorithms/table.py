@@ -98,7 +98,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "gnivo_cli.algorithms.baselines:TimedGRPOTrainer",
             # clamp(ratio, 1 - eps, 1 + eps) never binds: the plain importance-weighted policy gradient.
             settings=_frozen({"epsilon": NO_CLIP_EPSILON, "epsilon_high": NO_CLIP_EPSILON}),
-            color="#9467bd",
+            color="#a50f15",  # a darker GRPO red
         ),
         AlgorithmSpec(
             "rloo",
