@@ -191,6 +191,14 @@ def main() -> int:
         f"- machine: {platform.machine()} CPU, {os.cpu_count()} cores visible, Python {platform.python_version()}, "
         f"{platform.system()}; load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
+    times = {**tuning_wall, **grid_wall}
+    if times:
+        cpu, walls = sorted(c for _, c in times.values()), sorted(w for w, _ in times.values())
+        print(
+            f"- per run trained now: wall {walls[0]:.0f}-{walls[-1]:.0f}"
+            f" s on this machine; CPU time (user + system, what an idle core needs) median {cpu[len(cpu) // 2]:.0f} s,"
+            f" {cpu[0]:.0f}-{cpu[-1]:.0f} s"
+        )
     print(f"- recipe: {relative(args.recipe)}" + (f" with {' '.join(args.overrides)}" if args.overrides else ""))
     print(f"- model (pi_ref): {model_note}")
     algo, train = base.algorithm, base.training

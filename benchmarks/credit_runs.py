@@ -51,8 +51,12 @@ def ensure_model(model_dir: Path, build: dict) -> dict:
     return found
 
 
-def train_run(run, log: Path) -> tuple[float, str | None]:
-    """`gnivo train` on the run's recipe in a child process (one thread); resumes an interrupted run."""
+def train_run(run, log: Path) -> tuple[float, float, str | None]:
+    """`gnivo train` on the run's recipe in a child process (one thread); resumes an interrupted run.
+
+    Returns the wall seconds, the CPU seconds of the child (user + system: what the run would take on an
+    idle core, whatever the machine's load) and the error, if any.
+    """
     if run.state == "restart":
         shutil.rmtree(run.path)  # interrupted before its first checkpoint: nothing to resume
     began = time.perf_counter()
@@ -66,12 +70,14 @@ def train_run(run, log: Path) -> tuple[float, str | None]:
             command.append("--resume")
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
         with log.open("w") as out:
-            code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-    seconds = time.perf_counter() - began
+            child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = code = os.waitstatus_to_exitcode(status)
+    seconds, cpu = time.perf_counter() - began, usage.ru_utime + usage.ru_stime
     if code != 0 or not (run.path / "summary.json").is_file():
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or [f"exit {code}"]
-        return seconds, tail[0][:200]
-    return seconds, None
+        return seconds, cpu, tail[0][:200]
+    return seconds, cpu, None
 
 
 def train_all(
@@ -83,21 +89,21 @@ def train_all(
 ) -> tuple[dict[str, float], list[str]]:
     """Train (label, planned run) pairs, `jobs` at a time, scoring each run as it ends.
 
-    Returns the wall seconds per run and the failures, one line each.
+    Returns (wall seconds, CPU seconds) per run and the failures, one line each.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
-    wall: dict[str, float] = {}
+    wall: dict[str, tuple[float, float]] = {}
     failures: list[str] = []
     scoring = threading.Lock()  # one model load at a time: concurrent loads can leave a tied head untied
 
     def one(item) -> None:
         label, run = item
-        seconds, error = train_run(run, log_dir / f"{label.replace('/', '_')}-seed-{run.seed}.log")
+        seconds, cpu, error = train_run(run, log_dir / f"{label.replace('/', '_')}-seed-{run.seed}.log")
         if not error:
             with scoring:
                 score(run.path)  # beside the next training process
-        wall[f"{label}/{run.seed}"] = seconds
-        state = f"failed: {error}" if error else f"done in {seconds:.0f} s"
+        wall[f"{label}/{run.seed}"] = (seconds, cpu)
+        state = f"failed: {error}" if error else f"done in {seconds:.0f} s ({cpu:.0f} s of CPU)"
         print(f"{label} seed {run.seed}: {state}", file=sys.stderr, flush=True)
         if error:
             failures.append(f"{label} seed {run.seed}: {error}")
