@@ -158,6 +158,7 @@ def main() -> int:
         tuned[name] = max(rates, key=lambda rate: scores[rate][0])
         sweep_rows += [(name, rate, *scores[rate], rate == tuned[name]) for rate in rates]
     if args.tuning_only:
+        print_times(tuning_wall)
         report.print_tuning(sweep_rows)
         return 1 if failures else 0
 
@@ -191,14 +192,7 @@ def main() -> int:
         f"- machine: {platform.machine()} CPU, {os.cpu_count()} cores visible, Python {platform.python_version()}, "
         f"{platform.system()}; load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    times = {**tuning_wall, **grid_wall}
-    if times:
-        cpu, walls = sorted(c for _, c in times.values()), sorted(w for w, _ in times.values())
-        print(
-            f"- per run trained now: wall {walls[0]:.0f}-{walls[-1]:.0f}"
-            f" s on this machine; CPU time (user + system, what an idle core needs) median {cpu[len(cpu) // 2]:.0f} s,"
-            f" {cpu[0]:.0f}-{cpu[-1]:.0f} s"
-        )
+    print_times({**tuning_wall, **grid_wall})
     print(f"- recipe: {relative(args.recipe)}" + (f" with {' '.join(args.overrides)}" if args.overrides else ""))
     print(f"- model (pi_ref): {model_note}")
     algo, train = base.algorithm, base.training
@@ -246,6 +240,17 @@ def main() -> int:
     figure = report.plot(variants, reference, thresholds, args.figure)
     print(f"\nFigure: {relative(figure)}; manifest: {relative(args.output_dir / MANIFEST)}")
     return 1 if failures else 0
+
+
+def print_times(times: dict[str, tuple[float, float]]) -> None:
+    """Wall and CPU seconds of the runs trained now: the CPU time is what an idle core needs."""
+    if not times:
+        return
+    cpu, walls = sorted(c for _, c in times.values()), sorted(w for w, _ in times.values())
+    print(
+        f"- per run trained now: wall {walls[0]:.0f}-{walls[-1]:.0f} s on this machine; CPU time (user + "
+        f"system, what an idle core needs) median {cpu[len(cpu) // 2]:.0f} s, {cpu[0]:.0f}-{cpu[-1]:.0f} s"
+    )
 
 
 def _listed(values: list[float]) -> str:
