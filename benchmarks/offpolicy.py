@@ -50,7 +50,7 @@ def main() -> int:
 
     from gnivo_cli.compare.curves import compare_runs
     from gnivo_cli.compare.plan import parse_algorithms, parse_seeds, plan_runs
-    from gnivo_cli.compare.plot import plot_comparison
+    from gnivo_cli.compare.plot import plot_by_algorithm, plot_comparison
     from gnivo_cli.compare.run_records import load_run
     from gnivo_cli.errors import GnivoError
     from gnivo_cli.recipe.loader import load_recipe
@@ -114,7 +114,7 @@ def main() -> int:
     figure = args.output_dir / "offpolicy.png"
     plot_comparison(comparison, figure, title="num_iterations: passes over each generated batch")
     by_algorithm = args.output_dir / "offpolicy_by_algorithm.png"
-    _plot_by_algorithm(comparison, list(dict.fromkeys(name for name, _ in settings)), iterations, by_algorithm)
+    plot_by_algorithm(comparison, by_algorithm, title="reward at the same sampling budget, per num_iterations")
 
     from offpolicy_report import print_report
 
@@ -153,35 +153,6 @@ def train_runs(runs, jobs: int) -> list[str]:
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return [failure for failure in pool.map(one, todo) if failure]
-
-
-def _plot_by_algorithm(comparison, algorithms, iterations, output) -> None:
-    """One panel per algorithm: reward against generated samples, one line per num_iterations."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from gnivo_cli.compare.curves import curve
-
-    figure, axes = plt.subplots(1, len(algorithms), figsize=(5 * len(algorithms), 3.8), sharey=True, squeeze=False)
-    for axis, name in zip(axes[0], algorithms, strict=True):
-        for n, color in zip(iterations, ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"), strict=False):
-            runs = comparison.groups.get(f"{name} x{n}", [])
-            line = curve(runs, "reward", window=comparison.window, x="num_samples") if runs else None
-            if line is None:
-                continue
-            axis.plot(line.x, line.mean, color=color, label=f"num_iterations {n} ({len(runs)} seeds)")
-            axis.fill_between(line.x, line.mean - line.std, line.mean + line.std, color=color, alpha=0.15)
-        if comparison.threshold is not None:
-            axis.axhline(comparison.threshold, color="gray", linestyle="--", linewidth=0.8)
-        axis.set(title=name, xlabel="generated samples")
-        axis.grid(alpha=0.3)
-        axis.legend(loc="lower right", fontsize=8)
-    axes[0][0].set_ylabel("reward (mean ± std over seeds)")
-    figure.tight_layout()
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
 
 
 if __name__ == "__main__":

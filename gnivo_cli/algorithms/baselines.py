@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 from trl import GRPOTrainer, RLOOTrainer
 
 
 class RolloutAccountingMixin:
-    """Time spent generating, scoring and training, and samples/tokens generated (for metrics)."""
+    """Time spent generating, scoring and training, and samples/tokens generated (for metrics).
+
+    `rollout_hooks` are called with (trainer, this process's input rows) after each generated batch is
+    scored, on every process (they may gather): completions.jsonl is written by one.
+    """
 
     def _init_accounting(self) -> None:
         self.timings: dict[str, float] = defaultdict(float)
         self.samples_generated = 0
         self.tokens_generated = 0
+        self.rollout_hooks: list[Callable[[Any, list[dict[str, Any]]], None]] = []
 
     def _generate_and_score_completions(self, inputs):
         started = time.perf_counter()
@@ -27,7 +34,13 @@ class RolloutAccountingMixin:
         mask = output["completion_mask"]
         self.samples_generated += int(mask.shape[0]) * self.accelerator.num_processes
         self.tokens_generated += int(self.accelerator.gather(mask.sum().reshape(1)).sum().item())
+        for hook in self.rollout_hooks:
+            hook(self, inputs)
         return output
+
+    def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+        """trl's generic card (base model None for a local model) is not written: gnivo writes its own into
+        final/ (`gnivo_cli.training.model_card`)."""
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         started = time.perf_counter()
@@ -49,8 +62,12 @@ class RolloutAccountingMixin:
         return output
 
     def timing_breakdown(self) -> dict[str, float]:
+        """Seconds so far per phase; `eval` (held-out evaluation) only where the run evaluates."""
         rollout, scoring, total = self.timings["rollout"], self.timings["scoring"], self.timings["total"]
-        return {"generation": rollout - scoring, "scoring": scoring, "loss_backward": max(total - rollout, 0.0)}
+        phases = {"generation": rollout - scoring, "scoring": scoring, "loss_backward": max(total - rollout, 0.0)}
+        if "eval" in self.timings:
+            phases["eval"] = self.timings["eval"]
+        return phases
 
 
 class TimedGRPOTrainer(RolloutAccountingMixin, GRPOTrainer):

@@ -46,7 +46,7 @@ def _root(
 
 
 def _register() -> None:
-    from gnivo_cli.cli import compare, evaluate, rewards, score, train
+    from gnivo_cli.cli import compare, evaluate, export, rewards, score, train
 
     app.command("train")(train.train)
     app.command("eval")(evaluate.evaluate)
@@ -54,6 +54,7 @@ def _register() -> None:
     app.add_typer(rewards.app, name="rewards")
     app.command("compare")(compare.compare)
     app.command("plot")(compare.plot)
+    app.command("export")(export.export)
 
 
 _register()

@@ -116,13 +116,15 @@ def plot(
 ) -> None:
     """Draw the `gnivo compare` figure and table from existing runs (no training).
 
-    Runs are grouped by the algorithm their summary.json or recipe.yaml names; runs still training count
-    with the steps they have logged.
+    Runs are grouped by the algorithm their summary.json or recipe.yaml names, and, where runs of one
+    algorithm were trained with different recipes, by what differs (`gnivo num_iterations=2`): each such
+    setting is a line of its own, and a second figure (NAME_by_algorithm.png) draws a panel per algorithm.
+    Runs still training count with the steps they have logged.
     """
     from gnivo_cli.compare.curves import compare_runs
     from gnivo_cli.compare.grid import FIGURE_FILE
-    from gnivo_cli.compare.plot import plot_comparison
-    from gnivo_cli.compare.run_records import find_runs
+    from gnivo_cli.compare.plot import has_settings, plot_by_algorithm, plot_comparison
+    from gnivo_cli.compare.run_records import find_runs, label_settings
     from gnivo_cli.console import console
 
     if output is not None:
@@ -131,14 +133,18 @@ def plot(
         from gnivo_cli.files.paths import check_output_file
 
         check_output_file(output, "--output", FigureCanvasBase.get_supported_filetypes())
-    comparison = compare_runs(find_runs(run_dirs), threshold=threshold, window=smooth)
+    comparison = compare_runs(label_settings(find_runs(run_dirs)), threshold=threshold, window=smooth)
     if output is None:
         output = run_dirs[0] / FIGURE_FILE if len(run_dirs) == 1 and run_dirs[0].is_dir() else Path(FIGURE_FILE)
     title = ", ".join(str(p) for p in run_dirs)
-    plot_comparison(comparison, output, title=title if len(title) < 80 else f"{len(run_dirs)} run dirs")
+    title = title if len(title) < 80 else f"{len(run_dirs)} run dirs"
+    written = [plot_comparison(comparison, output, title=title)]
+    if has_settings(comparison):  # one algorithm in several settings: a panel per algorithm reads easier
+        written.append(plot_by_algorithm(comparison, output.with_name(f"{output.stem}_by_algorithm{output.suffix}")))
     runs = sum(len(group) for group in comparison.groups.values())
     _print_table(comparison, title=f"{runs} run{'s' if runs != 1 else ''}")
-    console.print(f"[dim]wrote[/] {output}", highlight=False)
+    for path in written:
+        console.print(f"[dim]wrote[/] {path}", highlight=False)
 
 
 def _print_table(comparison, *, title: str) -> None:

@@ -106,6 +106,8 @@ def _print_summary(result) -> None:
     table.add_column("share", justify="right")
     spent = sum(result.timings.values()) or 1.0
     labels = {"generation": "generation", "scoring": "reward scoring", "loss_backward": "loss / backward"}
+    if "eval" in result.timings:
+        labels["eval"] = "held-out eval"
     for key, label in labels.items():
         seconds = result.timings.get(key, 0.0)
         table.add_row(label, f"{seconds:.1f}", f"{100 * seconds / spent:.0f}%")

@@ -81,3 +81,37 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except json.JSONDecodeError as error:
         raise GnivoError(f"{path}: not valid JSON ({error.msg})") from None
     return data if isinstance(data, dict) else None
+
+
+#: Recipe keys that never change a learning curve: runs differing only there are seeds of one setting.
+_NOT_SETTINGS = ("training.seed", "training.output_dir", "training.save_steps", "training.log_completions")
+_NOT_SETTINGS_PREFIXES = ("training.report_to", "training.project", "training.run_name", "training.eval")
+
+
+def label_settings(runs: list[Run]) -> list[Run]:
+    """Runs of one algorithm trained with different recipes, labelled by what differs, so they are not
+    averaged as seeds of one curve: `gnivo` runs at num_iterations 1 and 2 become "gnivo num_iterations=1"
+    and "gnivo num_iterations=2". Runs whose recipes differ only in seed (and output paths) keep their name."""
+    import dataclasses
+
+    from gnivo_cli.differences import leaf_changes
+
+    recipes = {run.path: read_recipe(run.path) or {} for run in runs}
+    labelled = []
+    for run in runs:
+        same = [other for other in runs if other.algorithm == run.algorithm]
+        keys: dict[str, None] = {}
+        for other in same:
+            for key in leaf_changes(recipes[same[0].path], recipes[other.path]):
+                if key not in _NOT_SETTINGS and not key.startswith(_NOT_SETTINGS_PREFIXES):
+                    keys[key] = None
+        setting = ", ".join(f"{key.rsplit('.', 1)[-1]}={_value(recipes[run.path], key)}" for key in sorted(keys))
+        labelled.append(dataclasses.replace(run, algorithm=f"{run.algorithm} {setting}") if setting else run)
+    return labelled
+
+
+def _value(recipe: dict[str, Any], key: str) -> Any:
+    node: Any = recipe
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node

@@ -10,7 +10,7 @@ Nothing heavy (torch, transformers) is imported until generation starts.
 
 from gnivo_cli.evaluation.benchmark_spec import Benchmark, Problem
 from gnivo_cli.evaluation.benchmarks import BENCHMARKS, get_benchmark, load_problems
-from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
+from gnivo_cli.evaluation.generation import Completion, Generator, LoadedModel, SampleRequest
 from gnivo_cli.evaluation.passk import avg_at_n, mean_pass_at_k, pass_at_k
 from gnivo_cli.evaluation.prompts import DEFAULT_TEMPLATE, PromptTemplate
 from gnivo_cli.evaluation.runner import EvalResult, evaluate, run_evaluation
@@ -24,6 +24,7 @@ __all__ = [
     "EvalResult",
     "EvalSettings",
     "Generator",
+    "LoadedModel",
     "Problem",
     "PromptTemplate",
     "SampleRequest",

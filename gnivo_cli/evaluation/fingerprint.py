@@ -28,11 +28,14 @@ def run_fingerprint(
     benchmark: Benchmark,
     problems: Sequence[Problem],
     reward_params: dict[str, Any] | None = None,
+    *,
+    weights: str | None = None,
 ) -> dict[str, Any]:
-    """Everything that decides the samples and their scores (recorded in the folder's run.json)."""
+    """Everything that decides the samples and their scores (recorded in the folder's run.json). `weights`
+    identifies a model in memory (`LoadedModel.identity`); None reads `settings.model`'s files."""
     return {
         **{k: v for k, v in settings.as_dict().items() if k not in _EXECUTION_ONLY},
-        "model": weights_fingerprint(settings.model),
+        "model": weights if weights is not None else weights_fingerprint(settings.model),
         "reward": {"name": benchmark.reward, "params": {**benchmark.reward_params, **(reward_params or {})}},
         "problems": problems_digest(problems),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,16 @@ class Completion:
     num_tokens: int  # generated tokens, the end-of-sequence token included
     finish_reason: Literal["stop", "length"]
     token_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model already in memory, with its tokenizer: evaluated as it is, with no second load (the policy a
+    training run holds). `identity` names the weights in run.json and results.json, e.g. `runs/x@step-50`."""
+
+    model: Any
+    tokenizer: Any
+    identity: str
 
 
 @runtime_checkable

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation.backends import build_generator
 from gnivo_cli.evaluation.benchmark_spec import Benchmark
 from gnivo_cli.evaluation.benchmarks import get_benchmark, load_problems
 from gnivo_cli.evaluation.fingerprint import default_output_dir, model_identity, run_fingerprint
-from gnivo_cli.evaluation.generation import Completion, Generator, SampleRequest
+from gnivo_cli.evaluation.generation import Completion, Generator, LoadedModel, SampleRequest
 from gnivo_cli.evaluation.judging import check_columns, judge_batch, load_judge_reward
 from gnivo_cli.evaluation.prompts import PromptTemplate, uses_chat_template
 from gnivo_cli.evaluation.results import summarize
@@ -59,6 +60,7 @@ def evaluate(
     reward_params: dict[str, Any] | None = None,
     generator: Generator | None = None,
     reward: Any = None,
+    loaded: LoadedModel | None = None,
     progress: bool = False,
     on_batch: BatchHook | None = None,
     on_warning: Callable[[str], None] | None = None,
@@ -70,8 +72,9 @@ def evaluate(
     (``evaluate("aime24", model=..., pass_at=[1, 3])``; see `EvalSettings` for them and their defaults).
     Rerunning with the same `output_dir` skips the samples already there; other settings or other
     weights into a folder that holds samples are refused. `generator` and `reward` replace the backend
-    and the benchmark's reward (for tests or custom backends); `on_batch` is called with each batch's
-    rows after they are saved; `on_warning` with each note about questionable settings.
+    and the benchmark's reward (for tests or custom backends); `loaded` evaluates a model already in memory
+    with the hf backend (no second load; its train/eval mode is restored afterwards); `on_batch` is called
+    with each batch's rows after they are saved; `on_warning` with each note about questionable settings.
     """
     if isinstance(settings, str):
         settings = EvalSettings.build(settings, **values)
@@ -86,6 +89,7 @@ def evaluate(
         reward_params=reward_params,
         generator=generator,
         reward=reward,
+        loaded=loaded,
         progress=progress,
         on_batch=on_batch,
     )
@@ -98,6 +102,7 @@ def run_evaluation(
     reward_params: dict[str, Any] | None = None,
     generator: Generator | None = None,
     reward: Any = None,
+    loaded: LoadedModel | None = None,
     progress: bool = False,
     on_batch: BatchHook | None = None,
 ) -> EvalResult:
@@ -105,15 +110,21 @@ def run_evaluation(
     from gnivo_cli.models.loading import load_tokenizer
 
     started = time.perf_counter()
+    if loaded is not None and settings.backend != "hf":
+        raise GnivoError(f"a model in memory is evaluated with the hf backend, not {settings.backend!r}")
     if generator is None:
         check_backend(settings.backend)
     benchmark = get_benchmark(settings.bench)
     problems = load_problems(benchmark, settings.data, limit=settings.limit)
-    model_id = model_identity(settings.model)
-    tokenizer = load_tokenizer(settings.model)  # its failures are one-line errors already (`models._load`)
+    if loaded is not None:
+        model_id, tokenizer = loaded.identity, loaded.tokenizer
+    else:
+        model_id = model_identity(settings.model)
+        tokenizer = load_tokenizer(settings.model)  # its failures are one-line errors already (`models._load`)
     template = PromptTemplate(settings.prompt_template or "", settings.system_prompt)
 
-    fingerprint = run_fingerprint(settings, benchmark, problems, reward_params)
+    weights = loaded.identity if loaded is not None else None
+    fingerprint = run_fingerprint(settings, benchmark, problems, reward_params, weights=weights)
     directory = Path(output_dir) if output_dir is not None else default_output_dir(settings, fingerprint)
     shard = Shard.from_environment()
     with RunStore(directory) as store:  # holds the folder's lock until results.json is written
@@ -137,6 +148,8 @@ def run_evaluation(
                     reward = load_judge_reward(benchmark, reward_params)
                     stack.callback(reward.close)
                 check_columns(reward, benchmark, problems)
+                if generator is None and loaded is not None:
+                    generator = _in_memory_generator(loaded, settings, stack)
                 if generator is None:
                     with _status(progress, f"Loading {settings.model} ({settings.backend}) ..."):
                         generator = build_generator(
@@ -192,6 +205,14 @@ def _timed(batches: Iterator[list[Completion]]) -> Iterator[tuple[list[Completio
         if batch is None:
             return
         yield batch, time.perf_counter() - start
+
+
+def _in_memory_generator(loaded: LoadedModel, settings: EvalSettings, stack: ExitStack) -> Generator:
+    """The hf backend over a model in memory; its train/eval mode is put back when `stack` closes."""
+    from gnivo_cli.evaluation.hf_backend import HFGenerator
+
+    stack.callback(loaded.model.train, loaded.model.training)
+    return HFGenerator(loaded.model, loaded.tokenizer, settings.sampling(), batch_size=settings.batch_size)
 
 
 def check_backend(backend: str) -> None:

@@ -21,6 +21,7 @@ from gnivo_cli.errors import RecipeError
 from gnivo_cli.recipe.overrides import apply_overrides, override_keys
 from gnivo_cli.recipe.schema import matches_type, type_problem, value_problem
 from gnivo_cli.recipe.sections import (
+    TRACKERS,
     AlgorithmSection,
     DataSection,
     GenerationSection,
@@ -138,6 +139,10 @@ def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, s
         key_path = f"{path}.{key}"
         if key not in fields:
             problems.append((key_path, _unknown(key, list(fields))))
+        elif isinstance(item, dict | str) and (inner := _section_type(hints[key])) is not None:
+            if isinstance(item, str):  # a one-value shorthand, e.g. `eval: gsm8k`
+                item = inner.shorthand(item)
+            kwargs[key] = _build_section(inner, item, key_path, problems)  # a section inside a section
         elif not matches_type(item, hints[key]):
             problems.append((key_path, type_problem(item, hints[key])))
         elif (problem := value_problem(item, hints[key], fields[key])) is not None:
@@ -145,6 +150,12 @@ def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, s
         else:
             kwargs[key] = item
     return cls(**kwargs)
+
+
+def _section_type(hint: Any) -> type | None:
+    """The section a field holds (`HeldOutEvalSection | None` -> HeldOutEvalSection), else None."""
+    candidates = typing.get_args(hint) or (hint,)
+    return next((c for c in candidates if dataclasses.is_dataclass(c) and hasattr(c, "shorthand")), None)
 
 
 def _build_rewards(value: Any, problems: list[tuple[str, str]]) -> list[RewardSpec]:
@@ -221,12 +232,31 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
         problems.append(("model.name", f"no such model directory: {name}"))
     if recipe.rewards and not any(spec.weight > 0 for spec in recipe.rewards):
         problems.append(("rewards", "no reward has a weight > 0, so every sample scores 0 and nothing is learned"))
+    problems.extend(_tracker_checks(train.report_to))
+    if train.eval is not None:
+        from gnivo_cli.evaluation.during_training import held_out_problems
+
+        problems.extend(held_out_problems(train.eval))
     from gnivo_cli.data.loading import data_problems, known_row_count, size_problem
 
     problems.extend(data_problems(recipe.data))
     rows = known_row_count(recipe.data)
     if not problems and rows is not None and (problem := size_problem(rows, recipe)):
         problems.append(("data.limit" if recipe.data.limit == rows else "data.source", problem))
+    return problems
+
+
+def _tracker_checks(report_to: str | list[str]) -> list[tuple[str, str]]:
+    """`training.report_to`: tracker names as transformers knows them; "none" and "all" stand alone."""
+    names = [report_to] if isinstance(report_to, str) else list(report_to)
+    problems = []
+    for name in names:
+        if name not in (*TRACKERS, "none", "all"):
+            match = closest(name, [*TRACKERS, "none"])
+            hint = f"; did you mean {match!r}?" if match else f" (known: none, all, {', '.join(TRACKERS)})"
+            problems.append(("training.report_to", f"unknown tracker {name!r}{hint}"))
+    if len(names) > 1 and {"none", "all"} & set(names):
+        problems.append(("training.report_to", "'none' and 'all' stand alone, not in a list with other trackers"))
     return problems
 
 

@@ -45,6 +45,8 @@ def describe_type(hint: Any) -> str:
         return " or ".join(describe_type(a) for a in typing.get_args(hint))
     if hint is type(None):
         return "null"
+    if dataclasses.is_dataclass(hint):
+        return "a mapping"
     if origin in (list, tuple):
         args = typing.get_args(hint)
         if args and typing.get_origin(args[0]) is typing.Literal:

@@ -77,6 +77,50 @@ class GenerationSection:
     vllm_gpu_memory_utilization: float = field(default=0.3, metadata=bounds(gt=0, le=1))
 
 
+#: What `training.report_to` takes: transformers' integration names (its INTEGRATION_TO_CALLBACK, checked by a
+#: test), plus "none" and "all" (every installed one), as trl and transformers take them.
+TRACKERS = (
+    "azure_ml",
+    "clearml",
+    "codecarbon",
+    "comet_ml",
+    "dagshub",
+    "dvclive",
+    "flyte",
+    "kubeflow",
+    "mlflow",
+    "neptune",
+    "swanlab",
+    "tensorboard",
+    "trackio",
+    "wandb",
+)
+
+
+@dataclass(frozen=True)
+class HeldOutEvalSection:
+    """`training.eval`: `gnivo eval` on the current policy every `every` steps (docs/tracking.md)."""
+
+    bench: str | None = None  # a benchmark name (`gnivo eval --list`); None: the one whose file `data` is
+    data: str | None = None  # a local JSONL file, or a folder holding the benchmark's file
+    every: int = field(default=50, metadata=bounds(ge=1))  # optimizer steps; the last step is evaluated too
+    at_start: bool = True  # evaluate the initial policy too (step 0), the baseline of the curve
+    limit: int | None = field(default=None, metadata=bounds(ge=1))  # the first problems only
+    samples: int | None = field(default=None, metadata=bounds(ge=1))  # per problem; None: the largest pass_at
+    pass_at: list[int] = field(default_factory=lambda: [1])
+    # `gnivo eval`'s defaults (EvalSettings); max_new_tokens None: generation.max_new_tokens
+    temperature: float = field(default=0.6, metadata=bounds(ge=0))
+    top_p: float = field(default=0.95, metadata=bounds(gt=0, le=1))
+    max_new_tokens: int | None = field(default=None, metadata=bounds(ge=1))
+    batch_size: int | None = field(default=None, metadata=bounds(ge=1))
+
+    @staticmethod
+    def shorthand(text: str) -> dict[str, Any]:
+        """`eval: gsm8k` names the benchmark; `eval: path/gsm8k_test.jsonl` its data file."""
+        is_file = text.endswith((".jsonl", ".json")) or "/" in text
+        return {"data": text} if is_file else {"bench": text}
+
+
 @dataclass(frozen=True)
 class TrainingSection:
     learning_rate: float = field(default=1.0e-5, metadata=bounds(gt=0))
@@ -93,4 +137,9 @@ class TrainingSection:
     max_grad_norm: float = field(default=1.0, metadata=bounds(gt=0))
     bf16: bool = False
     gradient_checkpointing: bool = False
-    log_completions: bool = False
+    log_completions: bool = False  # every generated completion to completions.jsonl
+    # experiment trackers (TRACKERS), one name or a list; "none" reports to none
+    report_to: str | list[str] = "none"
+    project: str = field(default="gnivo", metadata=bounds(nonempty=True))  # the trackers' project
+    run_name: str | None = None  # the trackers' run name; None: the output directory's name
+    eval: HeldOutEvalSection | None = None  # held-out evaluation during training

@@ -21,6 +21,18 @@ BOXED_CORRECT_SHARE = "boxed_correct_share"
 # trl's names -> the columns every algorithm writes.
 _RENAMES = {"frac_reward_zero_std": "frac_uniform_groups"}
 _SKIP = {"epoch", "total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss"}
+#: metrics.jsonl columns that hold wall-clock readings: two runs of the same experiment differ only there.
+WALL_CLOCK_COLUMNS = frozenset(
+    {
+        "time",
+        "step_time",
+        "tokens_per_second",
+        "peak_memory_mb",
+        "generation_time",
+        "scoring_time",
+        "loss_backward_time",
+    }
+)
 
 
 def peak_memory_mb() -> float:
@@ -67,19 +79,25 @@ class StepCounters:
 
 
 class MetricsWriter(TrainerCallback):
-    """Appends one JSON object per optimizer step to OUTPUT_DIR/metrics.jsonl (main process only)."""
+    """Appends one JSON object per optimizer step to OUTPUT_DIR/metrics.jsonl (main process only).
+
+    It also adds its own columns (reward counters, the boxed-and-correct share, samples, phase times) to the
+    step's logs, so the experiment trackers, which come after it, log them on the same step.
+    """
 
     def __init__(self, output_dir: str | Path, accounting: Any = None, reward_functions: list[Any] | None = None):
         self.path = Path(output_dir) / METRICS_FILE
-        self.accounting = accounting  # the trainer: samples/tokens generated so far
+        self.accounting = accounting  # the trainer: samples/tokens generated so far, time per phase
         self.reward_functions = list(reward_functions or [])
         self.step_counters = StepCounters(self.reward_functions)
         self._last_tokens = 0
+        self._last_phases: dict[str, float] = {}
         self.last_row: dict[str, Any] = {}
 
     def on_train_begin(self, args, state, control, **kwargs):
         if self.accounting is not None:
             self._last_tokens = self.accounting.tokens_generated
+            self._last_phases = self.accounting.timing_breakdown()
         self.step_counters = StepCounters(self.reward_functions)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -87,7 +105,7 @@ class MetricsWriter(TrainerCallback):
             return
         row: dict[str, Any] = {"step": state.global_step}
         for key, value in logs.items():
-            if key in _SKIP or not isinstance(value, int | float) or isinstance(value, bool):
+            if key in _SKIP or key.startswith("eval_") or not isinstance(value, int | float) or isinstance(value, bool):
                 continue
             row[_RENAMES.get(key, key)] = None if isinstance(value, float) and not math.isfinite(value) else value
         row.setdefault("kl", None)  # no reference model (beta = 0): nothing to measure against
@@ -98,11 +116,35 @@ class MetricsWriter(TrainerCallback):
             row["num_samples"] = self.accounting.samples_generated
             row["tokens_per_second"] = tokens / step_time if step_time else None
             self._last_tokens = self.accounting.tokens_generated
+            row.update(self._phase_times())
         row["peak_memory_mb"] = round(peak_memory_mb(), 1)
         row["time"] = time.time()
         self.last_row = row
         with self.path.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
+        _share_with_trackers(logs, row)
+
+    def _phase_times(self) -> dict[str, float]:
+        """Seconds this step spent in each phase of training (held-out evaluations keep theirs in eval.jsonl)."""
+        now = self.accounting.timing_breakdown()
+        spent = {
+            f"{phase}_time": round(now[phase] - self._last_phases.get(phase, 0.0), 4)
+            for phase in now
+            if phase != "eval"
+        }
+        self._last_phases = now
+        return spent
+
+
+def _share_with_trackers(logs: dict[str, Any], row: dict[str, Any]) -> None:
+    """Add the row's own columns to the step's logs, for the trackers after this callback; drop the None values
+    they cannot plot (each would print a warning)."""
+    renamed = {_RENAMES.get(key, key) for key in logs}
+    for key, value in row.items():
+        if key not in renamed and key not in ("step", "time") and value is not None:
+            logs[key] = value
+    for key in [key for key, value in logs.items() if value is None]:
+        del logs[key]
 
 
 class RichProgress(TrainerCallback):
@@ -115,6 +157,7 @@ class RichProgress(TrainerCallback):
         self.description = description
         self.progress = None
         self.task = None
+        self._held_out = ""
 
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
@@ -130,6 +173,7 @@ class RichProgress(TrainerCallback):
             TextColumn("kl {task.fields[kl]}"),
             TextColumn("{task.fields[tps]} tok/s"),
             TextColumn("{task.fields[share]}"),
+            TextColumn("[magenta]{task.fields[held_out]}[/]"),
             TimeRemainingColumn(),
             console=self.console,
             transient=False,
@@ -144,7 +188,14 @@ class RichProgress(TrainerCallback):
             kl="-",
             tps="-",
             share="",
+            held_out=self._held_out,
         )
+
+    def show_held_out(self, text: str) -> None:
+        """The held-out evaluation's latest score, or that it is running (`HeldOutEval.listeners`)."""
+        self._held_out = text
+        if self.progress is not None:
+            self.progress.update(self.task, held_out=text)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if self.progress is None or not logs or "train_runtime" in logs:

@@ -21,7 +21,15 @@ from gnivo_cli.recipe.loader import recorded_recipe
 from gnivo_cli.training import run_files
 
 #: Recipe keys a resume may change; everything else defines the experiment.
-SAFE_ON_RESUME = ("training.max_steps", "training.save_steps", "training.log_completions", "training.output_dir")
+SAFE_ON_RESUME = (
+    "training.max_steps",
+    "training.save_steps",
+    "training.log_completions",
+    "training.output_dir",
+    "training.report_to",
+    "training.project",
+    "training.run_name",
+)
 
 
 @dataclass
@@ -111,30 +119,39 @@ def _plan_fresh(output_dir: Path) -> StartPlan:
 
 
 def never_trained(output_dir: Path) -> bool:
-    """Only files a failed start writes: no metrics row, no checkpoint, no summary, nothing foreign."""
-    expected = {run_files.RECIPE_FILE, run_files.METRICS_FILE}
+    """Only files a failed start writes: no metrics row, no checkpoint, no summary, nothing foreign (the
+    held-out evaluation of the initial policy and a tracker's first files come before the first step)."""
+    expected = {*run_files.STEP_FILES, run_files.RECIPE_FILE, run_files.EVAL_DIR, run_files.TENSORBOARD_DIR}
     names = {p.name for p in output_dir.iterdir()}
     return names <= expected and not run_files.read_metrics(output_dir)
 
 
 def apply_plan(plan: StartPlan, output_dir: Path) -> None:
-    """Clear what the plan removes and cut metrics rows a resumed run will log again."""
+    """Clear what the plan removes and cut the rows a resumed run will log again."""
     for path in plan.removed:
         if path.is_dir():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
     if plan.resumed:
-        truncate_metrics(output_dir, plan.start_step)
+        truncate_step_files(output_dir, plan.start_step)
 
 
-def truncate_metrics(output_dir: Path, step: int) -> None:
-    """Keep rows up to `step` (a torn last line goes too): the steps after it will be logged again."""
-    path = output_dir / run_files.METRICS_FILE
-    if not path.exists():
-        return
-    kept = [row for row in run_files.read_metrics(output_dir) if int(row.get("step", 0)) <= step]
-    write_text_atomic(path, "".join(json.dumps(row) + "\n" for row in kept))
+def truncate_step_files(output_dir: Path, step: int) -> None:
+    """Keep the rows of metrics.jsonl, eval.jsonl and completions.jsonl up to `step` (a torn last line goes
+    too), and the held-out evaluations' folders up to it: the steps after it are trained, logged and
+    evaluated again."""
+    for name in run_files.STEP_FILES:
+        path = output_dir / name
+        if path.exists():
+            kept = [row for row in run_files.read_rows(path) if int(row.get("step", 0)) <= step]
+            write_text_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in kept))
+    evaluations = output_dir / run_files.EVAL_DIR
+    if evaluations.is_dir():
+        for folder in evaluations.iterdir():
+            done_at = run_files.eval_step(folder)
+            if done_at is not None and done_at > step:
+                shutil.rmtree(folder)
 
 
 def record_resume(plan: StartPlan, output_dir: Path) -> None:

@@ -2,10 +2,17 @@
 
     recipe.yaml        the resolved recipe (written when training starts)
     metrics.jsonl      one row per optimizer step
+    eval.jsonl         one row per held-out evaluation (`training.eval`): step, benchmark, scores
+    eval/step-N/       that evaluation's samples.jsonl, results.json and run.json, as `gnivo eval` writes them
+    completions.jsonl  every generated completion (`training.log_completions`), one row each
+    tensorboard/       TensorBoard event files (`training.report_to: tensorboard`)
     resumes.jsonl      one row per `--resume`: from which step, and what the recipe changed
     checkpoint-N/      trainer checkpoints; complete once `gnivo_state.json` is in it (written last)
-    final/             the trained adapter or model
+    final/             the trained adapter or model, with gnivo's model card (README.md)
     summary.json       written once the run has finished
+
+metrics.jsonl, eval.jsonl and completions.jsonl are appended as training goes and carry a `step` column;
+a resumed run cuts their rows past the step it resumes from (`gnivo_cli.training.resume`).
 
 Reads only files: no torch, so `gnivo plot` and `gnivo compare` stay light.
 """
@@ -21,6 +28,12 @@ from gnivo_cli.errors import GnivoError
 
 RECIPE_FILE = "recipe.yaml"
 METRICS_FILE = "metrics.jsonl"
+EVAL_FILE = "eval.jsonl"
+EVAL_DIR = "eval"
+COMPLETIONS_FILE = "completions.jsonl"
+TENSORBOARD_DIR = "tensorboard"
+#: The files of per-step rows (each row has a `step`), cut back together on resume.
+STEP_FILES = (METRICS_FILE, EVAL_FILE, COMPLETIONS_FILE)
 RESUMES_FILE = "resumes.jsonl"
 SUMMARY_FILE = "summary.json"
 FINAL_DIR = "final"
@@ -29,6 +42,7 @@ CHECKPOINT_STATE_FILE = "gnivo_state.json"
 CHECKPOINT_RNG_FILE = "gnivo_rng.pt"
 
 _CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
+_EVAL_NAME = re.compile(r"^step-(\d+)$")
 
 
 def checkpoint_step(path: Path) -> int | None:
@@ -66,12 +80,29 @@ def incomplete_checkpoints(run_dir: Path) -> list[Path]:
     return [p for p in checkpoints(run_dir) if not is_complete_checkpoint(p)]
 
 
+def eval_dir(run_dir: Path, step: int) -> Path:
+    """Where the held-out evaluation after optimizer step `step` keeps its samples."""
+    return Path(run_dir) / EVAL_DIR / f"step-{step}"
+
+
+def eval_step(path: Path) -> int | None:
+    """N for an `eval/step-N` folder name, else None."""
+    match = _EVAL_NAME.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """metrics.jsonl's rows. A torn last line (the process died mid-write: no newline yet) is read as absent.
+    """metrics.jsonl's rows (see `read_rows`)."""
+    return read_rows(Path(run_dir) / METRICS_FILE)
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """A run's JSONL file (metrics, eval, completions) as rows; none when it is missing. A torn last line
+    (the process died mid-write: no newline yet) is read as absent.
 
     Any other line that is not a JSON object is an error naming the file and line.
     """
-    path = Path(run_dir) / METRICS_FILE
+    path = Path(path)
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8", errors="replace")

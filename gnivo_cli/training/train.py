@@ -57,9 +57,11 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         max_grad_norm=train.max_grad_norm,
         bf16=train.bf16,
         gradient_checkpointing=train.gradient_checkpointing,
-        report_to="none",
+        report_to=train.report_to,
+        project=train.project,
+        run_name=train.run_name or output_dir.name,
         disable_tqdm=True,
-        log_completions=train.log_completions,
+        log_completions=False,  # gnivo writes every completion itself (completions.jsonl)
         reward_weights=reward_weights,
         max_completion_length=gen.max_new_tokens,
         temperature=gen.temperature,
@@ -113,8 +115,13 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from gnivo_cli.models.vllm_setup import prepare_training
     from gnivo_cli.training.callbacks import MetricsWriter, RichProgress
     from gnivo_cli.training.checkpoint_state import CheckpointState
+    from gnivo_cli.training.completions import CompletionLog
+    from gnivo_cli.training.held_out import HeldOutEval
+    from gnivo_cli.training.trackers import check_trackers, first_tracker_index, guard_trackers, set_tracker_defaults
 
     prepare_training(recipe)  # vLLM generation: a clear error without it; on a CPU, settings that run there
+    check_trackers(recipe)  # a tracker named but not installed: one line, before anything loads
+    set_tracker_defaults(recipe)
     set_seed(recipe.training.seed)
     dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)
@@ -134,11 +141,22 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     )
     for callback in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(callback)
+    guard_trackers(trainer, output_dir, warn=(lambda message: _say(console, message)) if console else None)
+    # Callbacks that add gnivo's numbers to a step's logs come before the trackers that log them.
+    before_trackers = first_tracker_index(trainer)
     metrics = MetricsWriter(output_dir, accounting=trainer, reward_functions=reward_functions)
-    trainer.add_callback(metrics)
+    trainer.callback_handler.callbacks.insert(before_trackers, metrics)
+    held_out = HeldOutEval(trainer, recipe, output_dir) if recipe.training.eval is not None else None
+    if held_out is not None:
+        trainer.callback_handler.callbacks.insert(before_trackers, held_out)
     trainer.add_callback(CheckpointState(trainer))
     if console is not None:
-        trainer.add_callback(RichProgress(console, metrics, description=recipe.algorithm.name))
+        progress = RichProgress(console, metrics, description=recipe.algorithm.name)
+        trainer.add_callback(progress)
+        if held_out is not None:
+            held_out.listeners.append(progress.show_held_out)
+    if recipe.training.log_completions:
+        trainer.rollout_hooks.append(CompletionLog(output_dir / run_files.COMPLETIONS_FILE))
     trainer.gnivo_reward_functions = reward_functions
     return trainer, metrics
 
@@ -150,7 +168,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     """
     from gnivo_cli.training.resume import apply_plan, plan_start, record_resume
 
-    _quiet_library_warnings()
+    quiet_library_warnings()
     output_dir = Path(recipe.training.output_dir)
     plan = plan_start(recipe, output_dir, resume)
     for note in plan.notes:
@@ -190,6 +208,9 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     )
     if trainer.accelerator.is_main_process:
         _write_summary(recipe, result, trainer)
+        from gnivo_cli.training.model_card import write_model_card
+
+        write_model_card(output_dir, final_dir, "adapter" if recipe.lora.enabled else "full")
     return result
 
 
@@ -244,7 +265,7 @@ def _say(console: Any, message: str) -> None:
         console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
 
 
-def _quiet_library_warnings() -> None:
+def quiet_library_warnings() -> None:
     """Deprecation notices and progress bars of transformers/trl internals are not the user's to act on."""
     import warnings
 
@@ -253,6 +274,12 @@ def _quiet_library_warnings() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # weight loading/saving bars would break the live display
+
+
+def _example_prompt(trainer: Any) -> Any:
+    """The first training prompt, as the model saw it (chat messages, or text)."""
+    dataset = getattr(trainer, "train_dataset", None)
+    return dataset[0].get("prompt") if dataset is not None and len(dataset) else None
 
 
 def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
@@ -271,6 +298,7 @@ def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
         "final_reward": result.final_reward,
         "peak_memory_mb": result.peak_memory_mb,
         "reward_counters": counters,
+        "example_prompt": _example_prompt(trainer),  # the model card's usage snippet asks it
     }
     if result.final_boxed_correct_share is not None:
         summary["final_boxed_correct_share"] = result.final_boxed_correct_share

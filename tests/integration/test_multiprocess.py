@@ -13,6 +13,7 @@ from gnivo_cli.training import run_files
 from gnivo_cli.training.launch import accelerate_command, launch_environment
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_tracking import held_out_file
 from test_train import tiny_recipe
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,9 @@ def test_two_processes_train_whole_groups_to_identical_weights_and_resume(tmp_pa
         algorithm="{name: gnivo, num_generations: 2, alpha: 0.5, beta: 0.1}",
     )
     run = tmp_path / "run"
-    finished = _launch(recipe, tmp_path / "first", "training.max_steps=2", "training.learning_rate=0.05")
+    held_out = f"training.eval={{bench: gsm8k, data: '{held_out_file(tmp_path)}', every: 2, limit: 3}}"
+    extra = ["training.max_steps=2", "training.learning_rate=0.05", "training.log_completions=true", held_out]
+    finished = _launch(recipe, tmp_path / "first", *extra)
     assert finished.returncode == 0, finished.stderr[-3000:]
     first = _reports(tmp_path / "first")
     assert {r["world"] for r in first} == {2}
@@ -50,13 +53,27 @@ def test_two_processes_train_whole_groups_to_identical_weights_and_resume(tmp_pa
     assert run_files.read_metrics(run)[-1]["num_samples"] == 2 * 2 * 4  # steps x processes x per-process batch
     assert json.loads((run / run_files.SUMMARY_FILE).read_text())["samples_generated"] == 16
     assert [r["samples_scored"] for r in first] == [[16], [16]]  # each rank holds the whole run's counts
+    # one completions.jsonl: every process's rows, gathered, written once, whole groups in order
+    completions = run_files.read_rows(run / run_files.COMPLETIONS_FILE)
+    assert [row["step"] for row in completions] == [1] * 8 + [2] * 8
+    assert [row["group"] for row in completions[:8]] == [0, 0, 1, 1, 2, 2, 3, 3]
+    for group in range(4):
+        rows = [row for row in completions[:8] if row["group"] == group]
+        assert rows[0]["prompt"] == rows[1]["prompt"] and sum(row["weight"] for row in rows) == pytest.approx(1)
+    # one eval.jsonl: the problems shared out between the processes, the scores of all of them
+    evaluations = run_files.read_rows(run / run_files.EVAL_FILE)
+    assert [row["step"] for row in evaluations] == [0, 2] and {row["num_problems"] for row in evaluations} == {3}
+    samples = (run_files.eval_dir(run, 2) / "samples.jsonl").read_text().splitlines()
+    assert len(samples) == 3 and not list(run_files.eval_dir(run, 2).glob("samples.rank-*"))
 
-    resumed = _launch(recipe, tmp_path / "second", "--resume", "training.max_steps=3", "training.learning_rate=0.05")
+    resumed = _launch(recipe, tmp_path / "second", "--resume", "training.max_steps=3", *extra[1:])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     second = _reports(tmp_path / "second")
     assert second[0]["digest"] == second[1]["digest"] != first[0]["digest"]
     assert [row["step"] for row in run_files.read_metrics(run)] == [1, 2, 3]
     assert json.loads((run / run_files.SUMMARY_FILE).read_text())["samples_generated"] == 24
+    assert [row["step"] for row in run_files.read_rows(run / run_files.EVAL_FILE)] == [0, 2, 3]
+    assert [row["step"] for row in run_files.read_rows(run / run_files.COMPLETIONS_FILE)][-8:] == [3] * 8
 
 
 def test_num_processes_builds_the_accelerate_command(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe.loader import load_recipe
 from gnivo_cli.training import run_files
+from gnivo_cli.training.callbacks import WALL_CLOCK_COLUMNS
 from gnivo_cli.training.train import train
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -30,7 +31,7 @@ LEARNING = {
     "algorithm": "{name: gnivo, num_generations: 2, alpha: 0.5, beta: 0.1, prefix: sample}",
 }
 #: Wall-clock and memory readings legitimately differ between two runs.
-_VOLATILE = {"time", "step_time", "tokens_per_second", "peak_memory_mb"}
+_VOLATILE = WALL_CLOCK_COLUMNS
 
 
 def _recipe(tmp_path: Path, model_dir: Path, name: str, *overrides: str):

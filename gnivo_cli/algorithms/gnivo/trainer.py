@@ -20,7 +20,7 @@ from trl.trainer.utils import split_tensor_dict
 from gnivo_cli.algorithms.baselines import RolloutAccountingMixin
 from gnivo_cli.algorithms.gnivo.config import GNIVOConfig
 from gnivo_cli.algorithms.gnivo.group_batching import shuffle_groups
-from gnivo_cli.algorithms.gnivo.loss import combine_rewards, gnivo_loss_terms, masked_k3_kl
+from gnivo_cli.algorithms.gnivo.loss import combine_rewards, gnivo_loss_terms, group_weights, masked_k3_kl
 from gnivo_cli.algorithms.gnivo.step_boundaries import step_ends
 
 __all__ = ["GNIVOConfig", "GNIVOTrainer"]
@@ -49,6 +49,14 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
         # trl gathers every process's rows, grouped by prompt: combine before slicing to this process.
         self._batch_rewards = combine_rewards(rewards_per_func, self.reward_weights, self.num_generations)
         return rewards_per_func
+
+    def target_weights(self) -> list[float]:
+        """The GN-IVO target weight w_i of each completion of the batch being scored (all processes' rows, in
+        trl's order), as the loss computes it; read by completions.jsonl."""
+        weights = group_weights(
+            self._batch_rewards, group_size=self.num_generations, alpha=self.args.alpha, weights=self.args.weights
+        )
+        return weights.reshape(-1).tolist()
 
     def _generate_with_rewards(self, generation_batch: dict[str, Any]) -> dict[str, Any]:
         batch = self._generate_and_score_completions(generation_batch)
