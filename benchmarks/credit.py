@@ -229,6 +229,10 @@ def main() -> int:
     )
     print(f"\n### Differences against {args.baseline} (paired by seed: mean [95 % t interval] verdict)\n")
     report.print_differences(variants, args.baseline)
+    gnivos = [n for n in names if n.startswith("gnivo")]
+    if "grpo-noclip" in names and gnivos and args.baseline != "grpo-noclip":
+        print("\n### GN-IVO against GRPO without clipping: both unclipped (paired by seed)\n")
+        report.print_differences(variants, "grpo-noclip", gnivos)
     steps_first = [n for n in ("gnivo-all-step", "gnivo-all-token") if n in names]
     if "gnivo-final" in names and steps_first:
         print("\n### Step-level prefixes against sequence-level matching (paired by seed)\n")

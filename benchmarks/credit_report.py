@@ -180,6 +180,7 @@ def plot(variants: list[Variant], reference: dict, thresholds: list[tuple[str, f
         xlabel="generated samples", ylabel="P(first step = key), worst key", title="Reading the key (worst of 4 keys)"
     )
     middle.axhline(reference["optimum"]["first_step_right_min"], color="black", linewidth=0.8, linestyle=":")
+    middle.set_ylim(0, 1.02)  # a probability: the ± std band may reach past it
     right.set(xlabel="generated samples", ylabel="KL(pi || pi*)", title="KL to the optimum pi_ref·exp(R/α)/Z")
     right.set_yscale("log")
     left.legend(fontsize=7, loc="upper left")
