@@ -31,7 +31,7 @@ def steps_model_dir(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("variant", ["gnivo-all-step", "grpo"])
+@pytest.mark.parametrize("variant", ["gnivo-all-step", "grpo", "grpo-noclip"])
 def test_one_step_of_the_credit_recipe_trains_and_is_scored_exactly(tmp_path, steps_model_dir, variant):
     algorithm, overrides = VARIANTS[variant]
     run = tmp_path / "run"
