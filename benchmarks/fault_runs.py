@@ -17,6 +17,7 @@ from pathlib import Path
 
 from faults import Case, Outcome, Workspace
 
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
 
 
@@ -67,7 +68,7 @@ def _check_resumed_run(run: Path, steps: int, per_step: int) -> str | None:
     logged = [row["step"] for row in run_files.read_metrics(run)]
     if logged != list(range(1, steps + 1)):
         return f"metrics.jsonl steps {logged}, expected 1..{steps} once each"
-    summary = run_files.read_json(run / run_files.SUMMARY_FILE) or {}
+    summary = read_json_object(run / run_files.SUMMARY_FILE, invalid="none") or {}
     if summary.get("samples_generated") != steps * per_step:
         return f"summary samples_generated {summary.get('samples_generated')}, expected {steps * per_step}"
     return None

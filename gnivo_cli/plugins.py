@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.suggest import did_you_mean
+from gnivo_cli.suggest import unknown_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ class PluginGroup:
     def unknown(self, name: str, names: Iterable[str]) -> str:
         names = list(names)
         available = ", ".join(names) or "none installed"
-        return f"unknown {self.kind} {name!r}{did_you_mean(name, names)} (available: {available}; see `{self.listing}`)"
+        return unknown_name(self.kind, name, names, listed=f"available: {available}; see `{self.listing}`")
 
     def load(self, name: str, check: Callable[[Any], str | None], names: Iterable[str] | None = None) -> Any:
         """Import the object registered as `name`; `check` returns a problem with it, or None."""

@@ -9,7 +9,12 @@ each completion as given, either a string or a list of chat messages (``{"role":
 Training and evaluation always pass chat messages (the prompt's system and user messages; the completion
 as one assistant message); `gnivo score` passes what each JSONL row holds. Rewards that want text use
 `as_text` (the last message), `as_messages` or `render_chat`. What a reward returns is checked by
-`check_scores`, again the same everywhere.
+`check_scores`, again the same everywhere. `gnivo eval` asks `Reward.assess` instead of calling the reward:
+the same scores, with the answer the reward found in each completion where it finds one (the `math`
+reward does), which eval records beside each sample.
+
+A reward that cannot run on the data it was given (a column it needs is missing) raises
+`RewardConfigError`: that stops a run at once, whatever `on_error` says, since no sample can be scored.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe.schema import describe_type, matches_type
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import unknown_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +73,16 @@ class Reward(ABC):
         `prompts` and `completions` are strings or lists of chat messages (see the module docstring).
         """
 
+    def assess(
+        self, prompts: list[PromptLike], completions: list[PromptLike], **columns: list[Any]
+    ) -> list[Assessment]:
+        """Each completion's score with what the reward found in it, for `gnivo eval`'s samples.
+
+        The same inputs and scores as calling the reward; override it to also give the answer a
+        completion states (`Assessment.answer`) and details worth keeping with the sample.
+        """
+        return [Assessment(score) for score in self(prompts, completions, **columns)]
+
     def metrics(self) -> dict[str, float]:
         """Counters since the last call to `metrics` (for example timeouts); logged by the trainer."""
         return {}
@@ -84,6 +99,18 @@ class Reward(ABC):
 
 #: A prompt or completion as a reward receives it: text, or a list of chat messages.
 PromptLike = str | list[dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Assessment:
+    """One completion's score, with what the reward found in it (`Reward.assess`)."""
+
+    score: float | None
+    #: the final answer the completion states, as the reward read it (None: none found, or not a reward that reads one)
+    answer: str | None = None
+    #: anything else worth keeping with the sample, as JSON values (the `math` reward: answer_source, timed_out)
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
 
 _ROLE_NAMES = {"user": "Human", "assistant": "Assistant", "system": "System"}
 
@@ -186,9 +213,7 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
     for key, value in values.items():
         if not isinstance(key, str) or key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            match = closest(str(key), fields)
-            hint = f"did you mean {match!r}? " if match else ""
-            problems.append(f"{owner}: unknown parameter {key!r} ({hint}known: {known})")
+            problems.append(f"{owner}: {unknown_name('parameter', str(key), fields, listed=f'known: {known}')}")
         elif not matches_type(value, hints[key]):
             problems.append(f"{owner}: parameter {key!r} must be {describe_type(hints[key])}, got {value!r}")
     if problems:
@@ -200,54 +225,5 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
     return [f"{owner}: {problem}" for problem in params.problems()]
 
 
-class RewardCallError(GnivoError):
-    """A reward raised while scoring; `index` is the first sample that raises on its own (None if none does)."""
-
-    def __init__(self, name: str, error: BaseException, index: int | None):
-        self.reward_name, self.cause, self.index = name, error, index
-        super().__init__(f"reward {name!r} raised {type(error).__name__}: {error}")
-
-
-OnError = typing.Literal["raise", "skip"]
-
-
-def call_reward(
-    reward: Reward,
-    prompts: list[Any],
-    completions: list[Any],
-    columns: dict[str, list[Any]],
-    *,
-    on_error: OnError = "raise",
-    where: typing.Callable[[int], str] = "sample {}".format,
-) -> tuple[list[float | None], int]:
-    """Call `reward` on one batch as the contract says, and check what it returns.
-
-    Returns (scores, samples skipped). When the batch call raises, each sample is scored on its own to
-    find the ones that raise: with ``on_error="raise"`` the first is named in a `RewardCallError`; with
-    ``"skip"`` each becomes None and is counted. Outputs that break the contract raise a
-    `RewardOutputError` either way: they are bugs in the reward, not bad samples.
-    """
-    count = len(completions)
-    try:
-        return check_scores(reward.name, reward(prompts, completions, **columns), count, where), 0
-    except (RewardOutputError, KeyboardInterrupt):
-        raise
-    except Exception as batch_error:
-        scores: list[float | None] = []
-        skipped = 0
-        for index in range(count):
-            one = {key: values[index : index + 1] for key, values in columns.items()}
-            try:
-                output = reward(prompts[index : index + 1], completions[index : index + 1], **one)
-                (score,) = check_scores(reward.name, output, 1, lambda _, at=index: where(at))
-            except (RewardOutputError, KeyboardInterrupt):
-                raise
-            except Exception as error:
-                if on_error == "raise":
-                    raise RewardCallError(reward.name, error, index) from error
-                skipped += 1
-                score = None
-            scores.append(score)
-        if skipped == 0:  # only the whole batch fails: there is no sample to blame or skip
-            raise RewardCallError(reward.name, batch_error, None) from batch_error
-        return scores, skipped
+class RewardConfigError(GnivoError):
+    """A reward cannot run on the data it was given (a missing column): a configuration error, not a bad sample."""

@@ -18,9 +18,6 @@ from rewards.base import Reward, RewardParams, param_problems
 GROUP = "gnivo.rewards"
 REWARDS = PluginGroup(GROUP, "reward", "gnivo rewards list")
 
-#: One installed reward, as `gnivo rewards list` shows it.
-RewardInfo = PluginInfo
-
 
 # -- loading -------------------------------------------------------------------------------------------
 
@@ -39,9 +36,10 @@ def _class_problem(obj: Any) -> str | None:
     return None
 
 
-def load_reward(name: str, params: dict[str, Any] | None = None) -> Reward:
-    """The reward registered as `name`, built with `params` (validated; each problem names its key)."""
-    return load_reward_class(name).from_config(params or {}, name=name)
+def load_reward(name: str, params: dict[str, Any] | None = None, *, key: str | None = None) -> Reward:
+    """The reward registered as `name`, built with `params` (validated; each problem names its key).
+    `key` names it instead of `name` (its metrics, messages): `reward-model#2` for a recipe's second entry."""
+    return load_reward_class(name).from_config(params or {}, name=key or name)
 
 
 def reward_param_problems(name: str, params: Any) -> list[str]:
@@ -101,7 +99,7 @@ def _field_comments(params_cls: type) -> dict[str, str]:
 # -- listing without importing ---------------------------------------------------------------------------
 
 
-def available_rewards(*, check: bool = False) -> list[RewardInfo]:
+def available_rewards(*, check: bool = False) -> list[PluginInfo]:
     """Every installed reward, sorted by name, read from source without importing it (see
     `PluginGroup.available`); with `check=True` each plugin is also imported and checked."""
     return REWARDS.available(_class_problem if check else None)

@@ -19,6 +19,7 @@ import threading
 from typing import Any, Literal
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.models.devices import pick_device, torch_dtype
 from rewards.base import Reward, RewardParams, as_messages, as_text, render_chat
 
 
@@ -74,17 +75,13 @@ class RewardModelReward(Reward):
         self._format: str | None = None
         self._lock = threading.Lock()
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
     def _load(self) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         params = self.params
-        device = torch.device(_pick_device(params.device))
-        dtype = _pick_dtype(params.dtype, device)
+        device = torch.device(pick_device(params.device))
+        dtype = torch_dtype(params.dtype, device)
         common = {"revision": params.revision, "trust_remote_code": params.trust_remote_code}
         try:
             tokenizer = AutoTokenizer.from_pretrained(params.model, **common)
@@ -157,25 +154,3 @@ class RewardModelReward(Reward):
 
 def _uses_token_types(model: Any) -> bool:
     return getattr(model.config, "type_vocab_size", 0) > 1
-
-
-def _pick_device(device: str) -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def _pick_dtype(dtype: str, device: Any) -> Any:
-    import torch
-
-    if dtype != "auto":
-        return getattr(torch, dtype)
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float32

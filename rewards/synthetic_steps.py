@@ -10,8 +10,7 @@ import dataclasses
 from typing import Any
 
 from gnivo_cli.data.synthetic_steps import parse_steps, step_reward
-from gnivo_cli.errors import GnivoError
-from rewards.base import Reward, RewardParams, as_text
+from rewards.base import Reward, RewardConfigError, RewardParams, as_text
 
 
 class StepsReward(Reward):
@@ -28,7 +27,7 @@ class StepsReward(Reward):
         missing = [name for name in self.required_columns if name not in columns]
         if missing:
             present = ", ".join(sorted(columns)) or "none"
-            raise GnivoError(
+            raise RewardConfigError(
                 f"reward {self.name!r} needs the dataset columns {', '.join(missing)} "
                 f"(data.source: synthetic:steps); columns present: {present}"
             )

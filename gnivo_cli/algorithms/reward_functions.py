@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from rewards.base import OnError, Reward, RewardCallError, RewardOutputError, as_text, call_reward
+from rewards.base import Reward, RewardOutputError, as_text
+from rewards.calling import OnError, RewardCallError, call_reward
 
 # Keyword arguments trl passes to reward functions that are not dataset columns.
 _TRL_KWARGS = {"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
@@ -78,7 +79,7 @@ class TrlRewardFunction:
         step = getattr(state, "global_step", 0) + 1  # the step being trained
         columns = {k: v for k, v in kwargs.items() if k not in _TRL_KWARGS}
         try:
-            scores, skipped = call_reward(
+            assessed, skipped = call_reward(
                 self.reward, list(prompts), list(completions), columns, on_error=self.on_error
             )
         except RewardCallError as error:
@@ -88,6 +89,7 @@ class TrlRewardFunction:
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
+        scores = [assessment.score for assessment in assessed]
         counts = dict(self.reward.metrics())
         if skipped:
             counts["errors_skipped"] = float(skipped)
@@ -127,11 +129,46 @@ def _sample(prompts: list[Any], index: int | None) -> str:
     return f" (sample {index} of the batch, prompt {text[:60] + '...' if len(text) > 60 else text!r})"
 
 
+def reward_keys(names: Sequence[str]) -> list[str]:
+    """The key each `rewards[]` entry's metrics, counters and checkpoint state go under: its name, and
+    ``name#2``, ``name#3`` for later entries of a name already used (two `reward-model` entries). Distinct
+    names stay as they are, so runs recorded before read the same."""
+    keys: list[str] = []
+    for name in names:
+        key, number = name, 1
+        while key in keys or (number > 1 and key in names):
+            number += 1
+            key = f"{name}#{number}"
+        keys.append(key)
+    return keys
+
+
 def build_reward_functions(specs: Sequence[Any]) -> list[TrlRewardFunction]:
-    """One trl reward function per recipe `rewards[]` entry, sharing one all-None guard."""
+    """One trl reward function per recipe `rewards[]` entry, each under its own key (`reward_keys`),
+    sharing one all-None guard."""
     from rewards.registry import load_reward
 
-    guard = AllNoneGuard([spec.name for spec in specs])
+    keys = reward_keys([spec.name for spec in specs])
+    guard = AllNoneGuard(keys)
     return [
-        TrlRewardFunction(load_reward(spec.name, spec.params), on_error=spec.on_error, guard=guard) for spec in specs
+        TrlRewardFunction(load_reward(spec.name, spec.params, key=key), on_error=spec.on_error, guard=guard)
+        for spec, key in zip(specs, keys, strict=True)
     ]
+
+
+def check_reward_columns(recipe: Any, reward_functions: list[Any], columns: list[str]) -> None:
+    """Each reward's `required_columns` are columns of the data: a `RecipeError` naming the reward's entry
+    and the columns there are, before the model loads, instead of a failure at step 1."""
+    from gnivo_cli.recipe.loader import recipe_error_at
+    from rewards.calling import missing_columns
+
+    for index, function in enumerate(reward_functions):
+        missing = missing_columns(function.reward, columns)
+        if missing:
+            name = recipe.rewards[index].name
+            raise recipe_error_at(
+                recipe,
+                f"rewards.{index}",
+                f"reward {name!r} needs the column {missing[0]!r}, which data.source {recipe.data.source!r} "
+                f"lacks (columns: {', '.join(sorted(columns))}); `gnivo rewards show {name}` lists its params",
+            )

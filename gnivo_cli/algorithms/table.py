@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import did_you_mean
 
 #: `algorithm` keys every algorithm takes, passed to every trl config under the same name.
 SHARED_KEYS = ("num_generations", "beta", "num_iterations")
@@ -125,9 +125,8 @@ OWNED_KEYS: tuple[str, ...] = tuple(dict.fromkeys(key for spec in ALGORITHMS.val
 
 def unknown_algorithm(name: str) -> str:
     """The message for a name not in the table, with a did-you-mean where one is close."""
-    match = closest(name, ALGORITHMS)
-    hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(ALGORITHMS)})"
-    return f"unknown algorithm {name!r}{hint}"
+    listed = ", ".join(ALGORITHMS)
+    return f"unknown algorithm {name!r}" + did_you_mean(name, ALGORITHMS, otherwise=f" (known: {listed})")
 
 
 def get_algorithm(name: str) -> AlgorithmSpec:

@@ -202,8 +202,7 @@ def benchmarks_table() -> Table:
     from rich.markup import escape
     from rich.table import Table
 
-    from gnivo_cli.evaluation.benchmarks import BENCHMARKS
-    from gnivo_cli.evaluation.registry import available_benchmarks
+    from gnivo_cli.evaluation.benchmarks import BENCHMARKS, plugin_benchmarks
 
     table = Table(
         title="Benchmarks",
@@ -218,7 +217,7 @@ def benchmarks_table() -> Table:
     table.add_column("--data file", overflow="fold")
     for b in BENCHMARKS.values():
         table.add_row(b.name, str(b.size), escape(b.source), escape(b.gold_rule), b.data_file)
-    plugins = available_benchmarks()
+    plugins = plugin_benchmarks()
     if plugins:
         table.add_section()
     for info in plugins:  # read from source, not imported: a broken plugin cannot break the listing

@@ -97,7 +97,9 @@ def _child_main() -> None:
     """Entry point of the training process `launch_subprocess` starts."""
     import traceback
 
-    payload = json.loads(Path(sys.argv[1]).read_text())
+    from gnivo_cli.files.json_file import read_json_object
+
+    payload = read_json_object(Path(sys.argv[1])) or {}
     error_file = Path(payload["error_file"])
     try:
         from gnivo_cli.console import err_console
@@ -114,13 +116,6 @@ def _child_main() -> None:
         traceback.print_exc()
         error_file.write_text(f"{type(error).__name__}: {error}")
         sys.exit(1)
-
-
-def launch_in_process(run: PlannedRun, resume: bool) -> None:
-    """Train one run in this process (no isolation: peak memory is then the process's peak so far)."""
-    from gnivo_cli.training.train import train
-
-    train(run.recipe, resume=resume)
 
 
 def run_compare(

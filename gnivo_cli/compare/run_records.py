@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training.run_files import METRICS_FILE, RECIPE_FILE, SUMMARY_FILE, read_metrics, read_recipe
 
 
@@ -47,7 +47,7 @@ def load_run(path: Path) -> Run:
     if not (path / METRICS_FILE).is_file():
         raise GnivoError(f"{path}: no {METRICS_FILE} (not a gnivo training output dir)")
     rows = read_metrics(path)  # a run still training may have half a last line: that row is not there yet
-    summary = _read_json(path / SUMMARY_FILE)
+    summary = read_json_object(path / SUMMARY_FILE)
     recipe = read_recipe(path) or {}
     algorithm = (summary or {}).get("algorithm") or ((recipe.get("algorithm") or {}).get("name"))
     if not algorithm:
@@ -71,16 +71,6 @@ def find_runs(paths: Iterable[Path]) -> list[Run]:
             raise GnivoError(f"{path}: no training runs found (no {METRICS_FILE} in it or below it)")
         runs.extend(load_run(run_dir) for run_dir in found)
     return runs
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise GnivoError(f"{path}: not valid JSON ({error.msg})") from None
-    return data if isinstance(data, dict) else None
 
 
 #: Recipe keys that never change a learning curve: runs differing only there are seeds of one setting.

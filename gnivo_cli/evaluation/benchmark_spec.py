@@ -82,10 +82,9 @@ def repair_escapes(text: str) -> str:
 class Benchmark:
     """Where a benchmark lives, how its fields map to problem, gold answer and id, and how it is judged.
 
-    A sample is judged by the reward named `reward` (built with `reward_params`): a reward with a
-    `judge(completions, golds)` method (like `math`) gives verdicts; any other reward is called as in
-    training, with the row's fields as columns, and a sample is correct when its score is at least
-    `pass_score`.
+    A sample is judged by the reward named `reward` (built with `reward_params`), called as in training
+    with the row's fields as columns (`gnivo_cli.evaluation.judging`); it is correct when its score is at
+    least `pass_score`. `answer_field` and `answer_rule` give the gold answer each sample records.
     """
 
     name: str

@@ -10,7 +10,9 @@ other packages add theirs through the entry-point group `gnivo.benchmarks` (see
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.metadata
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +28,8 @@ from gnivo_cli.evaluation.benchmark_spec import (
     Problem,
 )
 from gnivo_cli.files.jsonl import iter_jsonl
-from gnivo_cli.suggest import closest
+from gnivo_cli.plugins import PluginInfo
+from gnivo_cli.suggest import did_you_mean
 
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
@@ -127,26 +130,53 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 def get_benchmark(name: str) -> Benchmark:
     """The built-in entry for `name` (or an alias), or the installed plugin benchmark of that name, else
-    an error that suggests the closest name and lists them all."""
-    key = name.strip().lower()
-    if key in BENCHMARKS:
-        return BENCHMARKS[key]
-    for bench in BENCHMARKS.values():
-        if key in bench.aliases:
-            return bench
+    an error that suggests the closest name and lists them all. A plugin registered under a built-in's
+    name is refused (`refuse_builtin_names`)."""
     from gnivo_cli.evaluation.registry import BENCHMARK_PLUGINS, load_benchmark
 
+    key = name.strip().lower()
     plugins = BENCHMARK_PLUGINS.entry_points()
+    builtin = BENCHMARKS.get(key) or next((b for b in BENCHMARKS.values() if key in b.aliases), None)
+    if builtin is not None:
+        refuse_builtin_names(builtin, plugins)
+        return builtin
     if name.strip() in plugins:
         return load_benchmark(name.strip())
-    candidates = [*BENCHMARKS, *(alias for b in BENCHMARKS.values() for alias in b.aliases), *plugins]
-    match = closest(key, candidates)
-    hint = ""
-    if match:
-        suggestion = match if match in plugins else get_benchmark(match).name
-        hint = f" Did you mean {suggestion!r}?"
+    # An alias suggests the benchmark it stands for.
+    candidates = {n: b.name for b in BENCHMARKS.values() for n in (b.name, *b.aliases)} | {n: n for n in plugins}
     installed = f"; plugins: {', '.join(plugins)}" if plugins else ""
-    raise GnivoError(f"unknown benchmark {name!r}.{hint} Known: {', '.join(BENCHMARKS)}{installed}")
+    listed = f"known: {', '.join(BENCHMARKS)}{installed}"
+    raise GnivoError(f"unknown benchmark {name!r}{did_you_mean(key, candidates, stands_for=candidates)} ({listed})")
+
+
+TAKES_A_BUILTIN_NAME = "takes a built-in benchmark's name, which a plugin cannot replace: rename its entry point"
+
+
+def refuse_builtin_names(builtin: Benchmark, plugins: dict[str, importlib.metadata.EntryPoint]) -> None:
+    """An error when an installed plugin registers `builtin`'s name or one of its aliases."""
+    from gnivo_cli.plugins import dist_label
+
+    names = {builtin.name, *builtin.aliases}
+    for name, entry_point in plugins.items():
+        if name.strip().lower() in names:
+            raise GnivoError(
+                f"benchmark {name!r} ({dist_label(entry_point)}, {entry_point.value}) {TAKES_A_BUILTIN_NAME}; "
+                f"until then --bench {builtin.name} is refused, since it could mean either"
+            )
+
+
+def plugin_benchmarks(*, check: bool = False) -> list[PluginInfo]:
+    """Installed plugin benchmarks (`registry.available_benchmarks`), one that takes a built-in's name or
+    alias listed as broken."""
+    from gnivo_cli.evaluation.registry import available_benchmarks
+
+    builtin = {name for benchmark in BENCHMARKS.values() for name in (benchmark.name, *benchmark.aliases)}
+    return [
+        dataclasses.replace(info, status="broken", error=TAKES_A_BUILTIN_NAME)
+        if info.name.strip().lower() in builtin
+        else info
+        for info in available_benchmarks(check=check)
+    ]
 
 
 def load_problems(bench: str | Benchmark, data: str | Path | None = None, *, limit: int | None = None) -> list[Problem]:

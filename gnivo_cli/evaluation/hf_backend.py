@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gnivo_cli.evaluation.generation import Completion, SampleRequest, derive_seed
 from gnivo_cli.evaluation.settings import DEFAULT_BATCH_SIZE, SamplingSettings
+from gnivo_cli.models.devices import pick_device
 
 if TYPE_CHECKING:
     import torch
@@ -101,7 +102,7 @@ class HFGenerator:
     ) -> HFGenerator:
         from gnivo_cli.models.loading import load_model_and_tokenizer
 
-        lm, tokenizer = load_model_and_tokenizer(model, dtype=dtype, device=device or default_device())
+        lm, tokenizer = load_model_and_tokenizer(model, dtype=dtype, device=pick_device(device))
         return cls(lm, tokenizer, sampling, batch_size=batch_size)
 
     def plan(self, requests: Sequence[SampleRequest]) -> list[list[SampleRequest]]:
@@ -217,14 +218,6 @@ class HFGenerator:
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
-
-
-def default_device() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:

@@ -2,13 +2,15 @@
 
 The reward receives each prompt as chat messages (the template's system and user messages), each
 completion as one assistant message, and the problem's row fields as columns: what `gnivo train`
-passes for the same row. A reward with a `judge(completions, golds)` method (the `math` reward) gives
-verdicts with the answer it found; any other reward gives scores, and a sample is correct when its
-score is at least the benchmark's `pass_score`.
+passes for the same row, and what `gnivo score` passes for a file of such rows. It is asked through
+`Reward.assess`: the score it gives in training (its params apply: a `math` reward with
+`fallback_correct: 0` gives an unboxed right answer 0 here too), with the answer it found where it reads
+one, which each sample keeps. A sample is correct when its score is at least the benchmark's `pass_score`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,20 +19,28 @@ from gnivo_cli.evaluation.benchmark_spec import Benchmark, Problem
 from gnivo_cli.evaluation.generation import Completion
 from gnivo_cli.evaluation.prompts import PromptTemplate
 
+#: A reward parameter naming the column with the gold answer: unless set, eval points it at the
+#: benchmark's answer field (the `math` reward's `answer_column` reads MATH's `answer`, Minerva's `solution`).
+ANSWER_COLUMN_PARAM = "answer_column"
+
 
 def load_judge_reward(benchmark: Benchmark, params: dict[str, Any] | None = None) -> Any:
     """The benchmark's reward, with its params and the caller's on top."""
-    from rewards.registry import load_reward
+    from rewards.registry import load_reward_class
 
-    return load_reward(benchmark.reward, {**benchmark.reward_params, **(params or {})})
+    cls = load_reward_class(benchmark.reward)
+    values = {**benchmark.reward_params, **(params or {})}
+    if ANSWER_COLUMN_PARAM in {field.name for field in dataclasses.fields(cls.Params)}:
+        values.setdefault(ANSWER_COLUMN_PARAM, benchmark.answer_field)
+    return cls.from_config(values, name=benchmark.reward)
 
 
 def check_columns(reward: Any, benchmark: Benchmark, problems: Sequence[Problem]) -> None:
-    """A scoring reward's required columns must be fields of every problem (a judging reward reads the gold)."""
-    if hasattr(reward, "judge"):
-        return
+    """The reward's required columns must be fields of every problem: checked before the model loads."""
+    from rewards.calling import missing_columns
+
     for problem in problems:
-        missing = [c for c in getattr(reward, "required_columns", ()) if c not in problem.fields]
+        missing = missing_columns(reward, problem.fields)
         if missing:
             fields = ", ".join(problem.fields) or "none"
             raise GnivoError(
@@ -47,48 +57,11 @@ def judge_batch(
     benchmark: Benchmark,
 ) -> list[dict[str, Any]]:
     """Sample rows for a finished batch, judged by `reward`."""
+    from rewards.calling import RewardCallError, call_reward
+
     owners = [problems[c.request.problem_id] for c in batch]
-    completions = [[{"role": "assistant", "content": c.text}] for c in batch]
-    if hasattr(reward, "judge"):
-        verdicts = reward.judge(completions, [p.gold for p in owners])
-        if len(verdicts) != len(batch):
-            raise GnivoError(f"reward {reward.name!r} returned {len(verdicts)} verdicts for {len(batch)} completions")
-        judged = [
-            {
-                "extracted_answer": v.extracted,
-                "answer_source": getattr(v, "source", None),
-                "correct": bool(v.correct),
-                "timed_out": bool(getattr(v, "timed_out", False)),
-            }
-            for v in verdicts
-        ]
-    else:
-        judged = _scored(reward, batch, owners, completions, template, benchmark.pass_score)
-    return [
-        {
-            "problem_id": c.request.problem_id,
-            "sample_index": c.request.sample_index,
-            "completion": c.text,
-            **verdict,
-            "gold": problem.gold,
-            "num_tokens": c.num_tokens,
-            "finish_reason": c.finish_reason,
-        }
-        for c, problem, verdict in zip(batch, owners, judged, strict=True)
-    ]
-
-
-def _scored(
-    reward: Any,
-    batch: Sequence[Completion],
-    owners: list[Problem],
-    completions: list[list[dict[str, str]]],
-    template: PromptTemplate,
-    pass_score: float,
-) -> list[dict[str, Any]]:
-    from rewards.base import RewardCallError, RewardOutputError, call_reward
-
     prompts = [template.messages(p.problem) for p in owners]
+    completions = [[{"role": "assistant", "content": c.text}] for c in batch]
     names = dict.fromkeys(key for p in owners for key in p.fields if key != "prompt")
     columns = {name: [p.fields.get(name) for p in owners] for name in names}
 
@@ -96,19 +69,23 @@ def _scored(
         return f"problem {batch[index].request.problem_id} sample {batch[index].request.sample_index}"
 
     try:
-        scores, _ = call_reward(reward, prompts, completions, columns, where=where)
+        assessed, _ = call_reward(reward, prompts, completions, columns, where=where, assess=True)
     except RewardCallError as error:
         at = f" ({where(error.index)})" if error.index is not None else ""
         raise GnivoError(f"{error}{at}") from error
-    except RewardOutputError:
-        raise
     return [
         {
-            "reward": score,
-            "extracted_answer": None,
-            "answer_source": None,
-            "correct": score is not None and score >= pass_score,
-            "timed_out": False,
+            "problem_id": c.request.problem_id,
+            "sample_index": c.request.sample_index,
+            "completion": c.text,
+            "reward": assessment.score,
+            "extracted_answer": assessment.answer,
+            "answer_source": assessment.details.get("answer_source"),
+            "correct": assessment.score is not None and assessment.score >= benchmark.pass_score,
+            "timed_out": bool(assessment.details.get("timed_out", False)),
+            "gold": problem.gold,
+            "num_tokens": c.num_tokens,
+            "finish_reason": c.finish_reason,
         }
-        for score in scores
+        for c, problem, assessment in zip(batch, owners, assessed, strict=True)
     ]

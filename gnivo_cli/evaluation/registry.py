@@ -6,7 +6,9 @@ An entry point names a `Benchmark` object, e.g. in a plugin's pyproject.toml::
     short-answers = "my_package.benchmarks:SHORT_ANSWERS"
 
 Listing reads the plugin's source (the `title=` of the `Benchmark(...)` call) without importing it, as
-`gnivo rewards list` does for rewards; loading imports the one benchmark asked for.
+`gnivo rewards list` does for rewards; loading imports the one benchmark asked for. A plugin cannot take
+a built-in benchmark's name or alias (`benchmarks.get_benchmark` refuses it, `benchmarks.plugin_benchmarks`
+lists it as broken).
 """
 
 from __future__ import annotations

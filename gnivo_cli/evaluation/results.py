@@ -50,5 +50,8 @@ def summarize(
 
 
 def _no_answer(row: dict[str, Any]) -> bool:
-    # A judging reward reports the answer it found; a scoring reward, None where it does not apply.
-    return row["reward"] is None if "reward" in row else row["extracted_answer"] is None
+    # Where the reward says how it found the answer (`math`: "none" when it found none), that; else a reward
+    # that did not apply (None). Rows of runs that recorded no reward: no extracted answer.
+    if row.get("answer_source") is not None:
+        return row["answer_source"] == "none"
+    return row["reward"] is None if "reward" in row else row.get("extracted_answer") is None

@@ -114,12 +114,10 @@ class EvalSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            from gnivo_cli.suggest import did_you_mean
+            from gnivo_cli.suggest import unknown_name
 
-            raise GnivoError(
-                f"unknown evaluation setting {unknown[0]!r}{did_you_mean(unknown[0], known)} "
-                f"(settings: {', '.join(sorted(known - {'bench'}))})"
-            )
+            settings = ", ".join(sorted(known - {"bench"}))
+            raise GnivoError(unknown_name("evaluation setting", unknown[0], known, listed=f"settings: {settings}"))
         if "pass_at" in values and isinstance(values["pass_at"], int):
             values["pass_at"] = (values["pass_at"],)
         elif "pass_at" in values:

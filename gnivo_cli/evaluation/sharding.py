@@ -40,9 +40,9 @@ class Shard:
         """Each process its own GPU; None (the backend's default) in a single process or on the CPU."""
         if self.world == 1:
             return None
-        import torch
+        from gnivo_cli.models.devices import pick_device
 
-        return f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
+        return pick_device(local_rank=self.local_rank)
 
     def barrier(self) -> None:
         if self.world == 1:

@@ -22,6 +22,8 @@ from typing import Any
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.json_file import read_json_object
+from gnivo_cli.files.jsonl import complete_lines
 
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"
@@ -97,7 +99,7 @@ class RunStore:
         if not self.samples_path.is_file():
             return {}
         raw = self.samples_path.read_bytes()
-        return _parse_samples(self.samples_path, raw[: raw.rfind(b"\n") + 1])
+        return _parse_samples(self.samples_path, complete_lines(raw))
 
     def shard_writer(self, rank: int) -> ShardWriter:
         return ShardWriter(self.directory / f"samples.rank-{rank}.jsonl")
@@ -111,7 +113,7 @@ class RunStore:
         present = self._read_samples()
         for path in shard_files:
             raw = path.read_bytes()
-            rows = _parse_samples(path, raw[: raw.rfind(b"\n") + 1])
+            rows = _parse_samples(path, complete_lines(raw))
             merged.update({key: row for key, row in rows.items() if key not in present})
         self.append(merged.values())
         for path in shard_files:
@@ -119,25 +121,19 @@ class RunStore:
         return merged
 
     def read_results(self) -> dict[str, Any]:
-        return json.loads(self.results_path.read_text(encoding="utf-8"))
+        return read_json_object(self.results_path) or {}
 
     def write_results(self, results: dict[str, Any]) -> None:
         write_json_atomic(self.results_path, results)
 
     def _recorded_fingerprint(self) -> dict[str, Any] | None:
-        if not self.run_path.is_file():
-            return None
-        try:
-            return json.loads(self.run_path.read_text(encoding="utf-8")).get("fingerprint")
-        except (json.JSONDecodeError, AttributeError):
-            return None
+        return (read_json_object(self.run_path, invalid="none") or {}).get("fingerprint")
 
     def _read_samples(self) -> dict[SampleKey, dict[str, Any]]:
         if not self.samples_path.is_file():
             return {}
         raw = self.samples_path.read_bytes()
-        # A run killed mid-write can leave a last line without its newline: drop it, keep the rest.
-        complete = raw[: raw.rfind(b"\n") + 1]
+        complete = complete_lines(raw)  # a run killed mid-write may have torn the last line: cut it
         if len(complete) != len(raw):
             with self.samples_path.open("r+b") as handle:
                 handle.truncate(len(complete))

@@ -8,7 +8,6 @@ from (seed, problem), so a resumed run draws the same samples.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ class VLLMGenerator:
         require_vllm()
         import vllm
 
-        from gnivo_cli.models.loading import adapter_base, is_adapter, resolve_model
+        from gnivo_cli.models.loading import ADAPTER_CONFIG, adapter_base, is_adapter, resolve_model
         from gnivo_cli.models.vllm_setup import engine_kwargs
 
         path = resolve_model(model)  # the embedded model: its converted safetensors folder (vLLM reads no GGUF)
@@ -54,7 +53,9 @@ class VLLMGenerator:
         if is_adapter(path):  # serve the base model and apply the adapter per request
             from vllm.lora.request import LoRARequest
 
-            rank = int(json.loads(Path(path, "adapter_config.json").read_text()).get("r", 16))
+            from gnivo_cli.files.json_file import read_json_object
+
+            rank = int((read_json_object(Path(path, ADAPTER_CONFIG)) or {}).get("r", 16))
             kwargs.update(enable_lora=True, max_lora_rank=next((r for r in _LORA_RANKS if r >= rank), rank))
             lora_request = LoRARequest("gnivo-adapter", 1, path)
             path = adapter_base(path)

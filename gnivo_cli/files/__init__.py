@@ -1,1 +1,1 @@
-"""Small file helpers every stage shares: atomic writes, JSONL reading, output-path checks."""
+"""Small file helpers every stage shares: atomic writes, JSON and JSONL reading, output-path checks."""

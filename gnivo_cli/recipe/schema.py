@@ -105,7 +105,7 @@ def bounds(**limits: Any) -> dict[str, Bounds]:
 BOUNDS = "gnivo.bounds"
 
 
-def value_problem(value: Any, hint: Any, spec: dataclasses.Field | None = None) -> str | None:
+def value_problem(value: Any, spec: dataclasses.Field | None = None) -> str | None:
     """Why a value of the right type is still not allowed: not finite, or outside its field's bounds."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"must be a finite number, got {value!r}"

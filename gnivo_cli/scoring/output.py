@@ -22,6 +22,8 @@ from typing import IO, Any
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.json_file import read_json_object
+from gnivo_cli.files.jsonl import complete_lines
 
 Rows = Callable[[], Iterator[dict[str, Any]]]
 
@@ -69,7 +71,7 @@ class ScoreOutput:
         assert handle is not None
         handle.seek(0)
         raw = handle.read()
-        complete = raw[: raw.rfind("\n") + 1]  # a killed run may leave a torn last line
+        complete = complete_lines(raw)  # a killed run may leave a torn last line
         if not complete.strip():
             self._start_over()
             return
@@ -164,10 +166,7 @@ def _is_scored_copy(out: Path, read_input: Rows) -> bool:
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+    return read_json_object(path, invalid="none")
 
 
 def _describe(identity: dict[str, Any] | None) -> str:

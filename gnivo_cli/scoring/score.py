@@ -206,13 +206,14 @@ def _score_batch(
     metrics: Counter[str],
     path: Path,
 ) -> int:
-    from rewards.base import RewardCallError, RewardOutputError, call_reward
+    from rewards.base import RewardOutputError
+    from rewards.calling import RewardCallError, call_reward
 
     rows = [row for _, row in batch]
     names = dict.fromkeys(key for row in rows for key in row if key not in REQUIRED_FIELDS)
     columns = {name: [row.get(name) for row in rows] for name in names}
     try:
-        values, _ = call_reward(
+        assessed, _ = call_reward(
             reward,
             [row["prompt"] for row in rows],
             [row["completion"] for row in rows],
@@ -225,6 +226,7 @@ def _score_batch(
         raise GnivoError(f"{where}reward {reward.name!r} failed: {type(cause).__name__}: {cause}") from error
     except RewardOutputError as error:
         raise GnivoError(f"{path}: {error}") from error
+    values = [assessment.score for assessment in assessed]
     for (_, row), value in zip(batch, values, strict=True):
         if value is not None:
             scores.append(value)

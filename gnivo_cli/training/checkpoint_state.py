@@ -19,6 +19,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from gnivo_cli.files.atomic import write_json_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
 
 
@@ -66,7 +67,7 @@ def restore_checkpoint_state(trainer: Any, checkpoint: Path) -> None:
     """Put counters and private generators back as they were when `checkpoint` was saved."""
     import torch
 
-    saved = run_files.read_json(checkpoint / run_files.CHECKPOINT_STATE_FILE) or {}
+    saved = read_json_object(checkpoint / run_files.CHECKPOINT_STATE_FILE, invalid="none") or {}
     trainer.samples_generated = int(saved.get("samples_generated", 0))
     trainer.tokens_generated = int(saved.get("tokens_generated", 0))
     if hasattr(trainer, "timings"):
@@ -102,7 +103,6 @@ class GracefulStop(TrainerCallback):
     def __init__(self, trainer: Any = None) -> None:
         self.trainer = trainer
         self.signal: int | None = None
-        self.stopped_at: int | None = None
         self.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
 
     @property
@@ -124,7 +124,6 @@ class GracefulStop(TrainerCallback):
                 self.signal = signal.SIGTERM  # another process was asked to stop
             control.should_save = True
             control.should_training_stop = True
-            self.stopped_at = state.global_step
         return control
 
 

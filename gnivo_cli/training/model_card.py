@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import yaml
 
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
 
 CARD_FILE = "README.md"
@@ -32,7 +33,7 @@ Kind = Literal["adapter", "full", "merged"]
 def model_card(run_dir: Path, model_dir: Path, kind: Kind) -> str:
     """The card of the model in `model_dir` (final/ or an export), trained in `run_dir`."""
     recipe = run_files.read_recipe(run_dir) or {}
-    summary = run_files.read_json(Path(run_dir) / run_files.SUMMARY_FILE) or {}
+    summary = read_json_object(Path(run_dir) / run_files.SUMMARY_FILE, invalid="none") or {}
     held_out = run_files.read_rows(Path(run_dir) / run_files.EVAL_FILE)
     model = (recipe.get("model") or {}).get("name", "?")
     base, licence = base_model(model)

@@ -16,6 +16,7 @@ from typing import Any
 from gnivo_cli.differences import leaf_changes
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_text_atomic
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.paths import check_output_dir
 from gnivo_cli.recipe.loader import recorded_recipe
 from gnivo_cli.training import run_files
@@ -68,7 +69,7 @@ def plan_start(recipe: Any, output_dir: Path, resume: bool) -> StartPlan:
             f"a resume may change only {', '.join(SAFE_ON_RESUME[:2])}: "
             "start a new run with another --output-dir to change the experiment"
         )
-    summary = run_files.read_json(output_dir / run_files.SUMMARY_FILE)
+    summary = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none")
     max_steps = recipe.training.max_steps
     if summary is not None and int(summary.get("steps", 0)) >= max_steps:
         plan.finished = True

@@ -19,12 +19,12 @@ Reads only files: no torch, so `gnivo plot` and `gnivo compare` stay light.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
+from gnivo_cli.files.jsonl import iter_jsonl
 
 RECIPE_FILE = "recipe.yaml"
 METRICS_FILE = "metrics.jsonl"
@@ -105,22 +105,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         return []
-    text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.splitlines()
-    rows: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines) and not text.endswith("\n"):
-                break  # the one line a kill can tear: a row is written with its newline last
-            raise GnivoError(f"{path}:{number}: invalid JSON (only the last line can be torn by a crash)") from None
-        if not isinstance(row, dict):
-            raise GnivoError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append(row)
-    return rows
+    return [row for _, row in iter_jsonl(path, torn_tail_ok=True)]
 
 
 def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
@@ -135,13 +120,4 @@ def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise GnivoError(f"{path}: not valid YAML ({error})" + (f"; {why}" if why else "")) from None
-    return data if isinstance(data, dict) else None
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object file, or None where it is missing or unreadable."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
     return data if isinstance(data, dict) else None

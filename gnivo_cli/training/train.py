@@ -109,6 +109,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from transformers import PrinterCallback, ProgressCallback
     from transformers.trainer_utils import set_seed
 
+    from gnivo_cli.algorithms.reward_functions import check_reward_columns
     from gnivo_cli.data.loading import load_training_dataset
     from gnivo_cli.models.checks import check_against_model
     from gnivo_cli.models.loading import load_causal_lm, load_tokenizer
@@ -125,10 +126,11 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     set_seed(recipe.training.seed)
     dataset = load_training_dataset(recipe)
     reward_functions, weights = load_reward_functions(recipe)
+    check_reward_columns(recipe, reward_functions, dataset.column_names)  # before the model: fails in seconds
     model = load_causal_lm(
         recipe.model.name, dtype=recipe.model.dtype, trust_remote_code=recipe.model.trust_remote_code
     )
-    tokenizer = load_tokenizer(recipe.model.name)
+    tokenizer = load_tokenizer(recipe.model.name, trust_remote_code=recipe.model.trust_remote_code)
     check_against_model(recipe, model, tokenizer, dataset)
     config = trainer_config(recipe, output_dir, weights)
     trainer = _trainer_class(recipe.algorithm.name)(
@@ -247,7 +249,9 @@ def signal_name(signum: int | None) -> str:
 
 
 def _finished_result(output_dir: Path) -> TrainResult:
-    summary = run_files.read_json(output_dir / run_files.SUMMARY_FILE) or {}
+    from gnivo_cli.files.json_file import read_json_object
+
+    summary = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none") or {}
     return TrainResult(
         output_dir=output_dir,
         steps=int(summary.get("steps", 0)),

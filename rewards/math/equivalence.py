@@ -1,8 +1,8 @@
 """Is an extracted answer equivalent to the gold answer? Normalize, compare cheaply, then symbolically.
 
 1-2. `rewards.math.quick`: clean both strings (thousands separators such as ``1\\,000``, surrounding
-   ``$``, trailing words after a number such as ``5 dollars``); equal strings are equal; two integers
-   (``025``, ``1,000``, ``27.0``) compare as integers, both ways.
+   ``$``), set units aside (``5 dollars``; two different units are not equal: `rewards.math.units`);
+   equal strings are equal; two integers (``025``, ``1,000``, ``27.0``) compare as integers, both ways.
 3. Intervals whose brackets differ, or whose finite ends differ numerically (evaluated with enough
    precision to separate ``1`` from ``2^{1/2^{1000}}``), are not equal without Math-Verify, whose
    symbolic comparison can run for minutes on such ends.
@@ -24,7 +24,7 @@ import sympy
 from math_verify import parse, verify
 from math_verify.parser import ExprExtractionConfig, LatexExtractionConfig
 
-from rewards.math.quick import clean, quick_verdict
+from rewards.math.quick import comparable, quick_verdict
 
 # Math-Verify warns once that its own timeouts are disabled: they are, on purpose (see above).
 logging.getLogger("math_verify").setLevel(logging.ERROR)
@@ -69,7 +69,10 @@ def _intervals_differ(gold, pred) -> bool:
 
 def equivalent(pred: str, gold: str) -> bool:
     """Whether `pred` states the same answer as `gold`. Can be slow on pathological input: bound it."""
-    pred, gold = clean(pred), clean(gold)
+    pair = comparable(pred, gold)
+    if pair is None:
+        return False  # both state a unit, and not the same one
+    pred, gold = pair
     decided = quick_verdict(pred, gold)
     if decided is not None:
         return decided

@@ -33,10 +33,13 @@ _MATH_SEGMENT = re.compile(
 _MATRIX = re.compile(r"\\begin\{([pbvBV]?matrix|array)\}(?:(?!\\begin\{).){0,4000}?\\end\{\1\}", re.S)
 # A relation, interval, set or matrix: a number inside one is not the answer on its own.
 _STRUCTURE = re.compile(
-    r"[<>]|\\[lg]eq?\b|\\neq?\b|\\in\b|\\cup|\\cap|\\infty|\\\{|\\begin\{|[(\[][^()\[\]]*,[^()\[\]]*[)\]]|\\pm"
+    r"[<>]|!=|\\[lg]eq?\b|\\[lg]t\b|\\neq?\b|\\in\b|\\cup|\\cap|\\infty|\\\{|\\begin\{|[(\[][^()\[\]]*,[^()\[\]]*[)\]]"
+    r"|\\pm"
     r"|=[^=]*[A-Za-z]"  # an equation whose right side is an expression (y = 2x + 3), not a value (x = 3)
 )
-_PLAIN_RELATION = re.compile(r"\b[a-zA-Z]\s*(?:[<>]=?|≤|≥|≠)\s*-?\d+(?:\.\d+)?(?:/\d+)?")
+_PLAIN_RELATION = re.compile(
+    r"\b[a-zA-Z]\s*(?:[<>]=?|!=|≤|≥|≠|\\(?:[lg]eq?|[lg]t|neq?)(?![A-Za-z]))\s*-?\d+(?:\.\d+)?(?:/\d+)?"
+)
 _COPULA = re.compile(r"\b(?:is|are|equals|was)\b", re.I)
 _NUMBER_THEN_PROSE = re.compile(
     r"(?P<number>[-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:/\d+)?)\s+(?:because|since|as|so|which|where|when)\b"
@@ -45,7 +48,12 @@ _SPACES = re.compile(r"\s*")
 # What a value starts with: a digit, a sign, math, a LaTeX command, a bracket.
 _VALUE_START = re.compile(r"[-+−]?\s*(?:\d|\.\d)|\$|\\|[(\[{]")
 _SEPARATOR = re.compile(r"\s*(?:,|\band\b|\bor\b|,\s*and\b|,\s*or\b)?\s*")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+# A comma that separates thousands: after a number of at most three digits (or a thousands group), before
+# exactly three digits.
+_THOUSANDS_HEAD = re.compile(r"\s*[+-]?\d{1,3}(?:,\d{3})*")
+_THOUSANDS_TAIL = re.compile(r"\d{3}(?![\d])")
+# "A = \{...\}", "x \in \{...\}": the set's name goes before its elements are counted.
+_NAMED_SET = re.compile(r"[A-Za-z](?:_\{?\w+\}?)?\s*(?:=|\\in)\s*(?=\\\{|\\left\\\{)")
 _BOX_START = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
 # Integers with optional thousands separators, decimals, and simple fractions a/b; a sign if attached.
 _NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|(?<![\w.])-?\.\d+")
@@ -183,23 +191,28 @@ def last_number(text: str) -> str | None:
         pass
     if last is None:
         return None
-    for pattern in (_MATRIX, _MATH_SEGMENT):
-        enclosing = None
-        for match in pattern.finditer(text):
-            if match.start() <= last.start() < match.end():
-                enclosing = match
-                break
-            if match.start() > last.start():
-                break
-        if enclosing is not None:
-            content = enclosing.group(0) if pattern is _MATRIX else _segment_content(enclosing)
-            if pattern is _MATRIX or _STRUCTURE.search(content):
-                return content
-            break
+    # The math around it first: a matrix inside it may be one term of a sum of matrices.
+    segment = _enclosing(_MATH_SEGMENT, text, last.start())
+    if segment is not None:
+        content = _segment_content(segment).rstrip(".,;").rstrip()  # the sentence's period is no part of it
+        if _STRUCTURE.search(content):
+            return content
+    elif (matrix := _enclosing(_MATRIX, text, last.start())) is not None:
+        return matrix.group(0)
     relation = _PLAIN_RELATION.search(text, max(0, last.start() - 40), last.end())
     if relation is not None and relation.end() == last.end():
         return relation.group(0)
     return last.group(0)
+
+
+def _enclosing(pattern: re.Pattern, text: str, position: int) -> re.Match | None:
+    """The match of `pattern` in `text` that holds `position`, or None."""
+    for match in pattern.finditer(text):
+        if match.start() <= position < match.end():
+            return match
+        if match.start() > position:
+            return None
+    return None
 
 
 FALLBACKS: dict[str, Callable[[str], str | None]] = {"answer_is": answer_is, "last_number": last_number}
@@ -240,7 +253,7 @@ def split_answer(completion: str) -> str | None:
     None for fewer than two boxes or when a box holds a list itself. Only a gold answer with exactly as
     many elements may be compared with it (`rewards.math.reward`), so boxing extra guesses never pays.
     """
-    boxes = all_boxed(final_text(completion))
+    boxes = [set_elements(box) for box in all_boxed(final_text(completion))]  # \boxed{\{1\}}: the element 1
     if len(boxes) < 2 or any(len(top_level_parts(box)) != 1 for box in boxes):
         return None
     return ", ".join(boxes)
@@ -252,10 +265,8 @@ def top_level_parts(answer: str) -> list[str]:
     ``(2,2),(6,2)`` -> 2 parts, ``\\{1,2,3\\}`` -> 3, ``(1,2]`` -> 1, ``1,000`` -> 1 (a thousands separator).
     """
     text = answer.strip().strip("$").strip()
-    if text.startswith("\\{") and text.endswith("\\}"):
-        text = text[2:-2]
-    if _THOUSANDS.fullmatch(text):
-        return [text]
+    text = text[named.end() :] if (named := _NAMED_SET.match(text)) else text
+    text = set_elements(text)
     parts, depth, start = [], 0, 0
     i = 0
     while i < len(text):
@@ -268,12 +279,27 @@ def top_level_parts(answer: str) -> list[str]:
             depth += 1
         elif char in ")]}":
             depth -= 1
-        elif char == "," and depth == 0:
+        elif char == "," and depth == 0 and not _separates_thousands(text, start, i):
             parts.append(text[start:i].strip())
             start = i + 1
         i += 1
     parts.append(text[start:].strip())
     return [part for part in parts if part]
+
+
+def set_elements(text: str) -> str:
+    """What a set written ``\\{...\\}`` or ``\\left\\{...\\right\\}`` lists; other text as it is."""
+    for left, right in (("\\left\\{", "\\right\\}"), ("\\{", "\\}")):
+        if text.startswith(left) and text.endswith(right) and len(text) >= len(left) + len(right):
+            return text[len(left) : len(text) - len(right)].strip()
+    return text
+
+
+def _separates_thousands(text: str, start: int, comma: int) -> bool:
+    """Whether the comma at `comma` is a thousands separator (``1,000``) inside the part opened at `start`."""
+    if comma - start > 40:  # no number written with separators is this long: keep the split linear
+        return False
+    return bool(_THOUSANDS_HEAD.fullmatch(text, start, comma) and _THOUSANDS_TAIL.match(text, comma + 1))
 
 
 def extract_answer(completion: str, fallbacks: Sequence[str] = ()) -> tuple[str | None, str]:

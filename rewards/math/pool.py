@@ -149,7 +149,6 @@ class WorkerPool:
         self.timeout = timeout
         self.grace = grace
         self.depth = depth
-        self.replaced = 0  # workers killed for overrunning, since creation
         self._pool: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -221,7 +220,6 @@ class WorkerPool:
                     if worker.inflight and now >= worker.head_since + limit:
                         # Stuck where the worker's own timer cannot reach (a long C call): kill it.
                         results[worker.inflight.popleft()] = Outcome(timed_out=True, seconds=now - worker.head_since)
-                        self.replaced += 1
                         self._replace(worker, pending)
                     elif not worker.ready and now >= worker.started + self.startup_timeout:
                         raise RuntimeError(f"a checker process did not start within {self.startup_timeout:.0f} s")

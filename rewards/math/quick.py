@@ -6,8 +6,13 @@ worker process for most answers (integers, fractions, decimals, exact matches).
 
 Normalization rewrites what Math-Verify misreads into what it reads right: a plain-text mixed number
 ``4 4/9`` becomes ``4\\frac{4}{9}``, ``\\sqrt[3]8`` gets its braces, ``1.5e-3`` becomes
-``1.5\\times10^{-3}``, a unit after a number (``10weeks``, ``10 cm^2``) goes, and inside a trigonometric
-function ``90^\\circ`` becomes ``\\frac{90\\pi}{180}``.
+``1.5\\times10^{-3}``, and inside a trigonometric function ``90^\\circ`` becomes ``\\frac{90\\pi}{180}``.
+A unit after a number is set aside against the gold's unit (`rewards.math.units`).
+
+Commas in numbers: a comma before exactly three digits (``10,455``, ``1{,}000``) separates thousands.
+Any other comma between digits (``1,22``, ``1000,99``, ``3{,}5``) is a decimal comma or a list of two
+numbers, and the other side decides: against one number it is a decimal comma (``1,22`` = ``1.22``, not
+``22``), against a list it separates elements (``1,22`` = ``\\{1, 22\\}``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 from fractions import Fraction
 
 from rewards.math.extract import top_level_parts
+from rewards.math.units import compare_units
 
 #: Longer answers skip the symbolic step (string comparison only): no real answer is this long, and the
 #: LaTeX parser's regexes are not worth running on 100 KB of junk.
@@ -24,8 +30,6 @@ MAX_SYMBOLIC_CHARS = 1000
 _SPACE_SEPARATOR = re.compile(r"(?<=\d)(?:\\[,!;: ]|~|\{,\}|\\text\{\s*\})(?=\d{3}(?!\d))")
 _SPACED_NUMBER = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _INTEGER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?")
-_NUMBER_THEN_WORDS = re.compile(r"(?P<number>[+-]?\d[\d,]*(?:\.\d+)?)\s+(?P<words>[A-Za-z][A-Za-z. ]*)")
-_LIST_WORDS = {"and", "or"}
 _TEXT_NUMBER = re.compile(r"\\text\{\s*(?P<inner>[+-]?\d[^{}]*)\}")
 _MIXED_NUMBER = re.compile(r"(?P<sign>-?)(?P<whole>\d+)\s+(?P<numerator>\d+)\s*/\s*(?P<denominator>\d+)")
 _ROOT_WITHOUT_BRACES = re.compile(
@@ -36,18 +40,6 @@ _CDOT_POWER_OF_TEN = re.compile(r"\\cdot\s*(?=10\s*\^)")
 _TRIG = re.compile(r"\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])")
 _DEGREES = re.compile(r"(?P<value>\d+(?:\.\d+)?)\s*(?:\^\s*(?:\{\s*\\circ\s*\}|\\circ)|°)")
 _DEGREE_SIGN = re.compile(r"(?<=\d)\s*°")
-# Units a model writes after a number; glued to it (10weeks) only words of two letters or more count,
-# since 2x and 3ab are algebra.
-_UNITS = (
-    "mm|cm|km|m|meters?|metres?|kilometers?|centimeters?|millimeters?|inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?"
-    "|mi|mph|kph|kg|g|grams?|kilograms?|mg|lbs?|pounds?|ounces?|oz|tons?|l|liters?|litres?|ml|gallons?|gal"
-    "|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|years?|yrs?"
-    "|dollars?|cents?|euros?|degrees?|units?|sq|square units|cubic units|people|persons?|students?|items?"
-)
-_NUMBER_THEN_UNIT = re.compile(
-    rf"(?P<number>[+-]?\d[\d,]*(?:\.\d+)?)(?:(?P<space>\s+|\\[,;! ]|~)|(?=[a-z]{{2}}))"
-    rf"(?:\\text\{{\s*)?(?P<unit>{_UNITS})\}}?(?:\s*\^\s*(?:\{{\s*[23]\s*\}}|[23]))?"
-)
 _CLOCK = re.compile(
     r"(?P<hour>\d{1,2}):(?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?\s*(?:(?P<half>[ap])\.?\s*m\.?)?", re.I
 )
@@ -58,6 +50,11 @@ _DECIMAL = re.compile(
 _FRACTION = re.compile(
     r"(?P<sign>-?)(?:(?P<whole>\d+)?\s*\\[dt]?frac\s*(?:\{\s*(?P<numerator>\d+)\s*\}\s*\{\s*(?P<denominator>\d+)\s*\}"
     r"|(?P<numerator_digit>\d)(?P<denominator_digit>\d))|(?P<numerator_plain>\d+)\s*/\s*(?P<denominator_plain>\d+))"
+)
+# Digits, a comma (or LaTeX's {,}), then other than three digits: not a thousands separator. The whole part
+# may group thousands with dots or spaces (1.000,99, 1 000,99).
+_DECIMAL_COMMA = re.compile(
+    r"(?P<sign>[+-]?)(?P<whole>\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:,|\{,\})(?P<fraction>\d{1,2}|\d{4,})"
 )
 _EDGE_SPACING = re.compile(r"^(?:\s|~|\\[,;:! ]|\\q?quad\b)+|(?:\s|~|\\[,;:! ]|\\q?quad\b)+$")
 
@@ -95,21 +92,14 @@ def clean(answer: str) -> str:
         answer = answer.replace(" ", "")
     if answer.endswith(".") and not answer.endswith(".."):
         answer = answer[:-1].rstrip()
-    # "12 cm", "\text{5 dollars}": a unit in plain words (units after a number in LaTeX are Math-Verify's job).
-    match = _TEXT_NUMBER.fullmatch(answer)
+    match = _TEXT_NUMBER.fullmatch(answer)  # "\\text{5 dollars}": its unit is read by `units`
     if match:
         answer = match.group("inner").strip()
-    match = _NUMBER_THEN_WORDS.fullmatch(answer)
-    if match and not _LIST_WORDS & set(match.group("words").lower().split()):
-        answer = match.group("number")
     return _rewrite_notation(answer)
 
 
 def _rewrite_notation(answer: str) -> str:
     """What Math-Verify misreads, rewritten into what it reads right (see the module's docstring)."""
-    match = _NUMBER_THEN_UNIT.fullmatch(answer)
-    if match and (match.group("space") is not None or len(match.group("unit")) >= 2):
-        answer = match.group("number")
     match = _MIXED_NUMBER.fullmatch(answer)
     if match and int(match.group("numerator")) < int(match.group("denominator")):
         answer = f"{match['sign']}{match['whole']}\\frac{{{match['numerator']}}}{{{match['denominator']}}}"
@@ -146,6 +136,16 @@ def exact_number(answer: str) -> tuple[Fraction, bool] | None:
         value = int(match["whole"] or 0) + Fraction(int(numerator), denominator)
         return (-value if match["sign"] else value), False
     return None
+
+
+def decimal_comma(answer: str) -> str | None:
+    """The decimal-comma reading of a number whose comma cannot separate thousands: ``1,22`` -> ``1.22``,
+    ``1.000,99`` and ``1 000,99`` -> ``1000.99``, ``3{,}5`` -> ``3.5``; None for anything else."""
+    match = _DECIMAL_COMMA.fullmatch(answer) if len(answer) <= 100 else None
+    if match is None:
+        return None
+    whole = match["whole"].replace(".", "").replace(" ", "")
+    return f"{match['sign']}{whole}.{match['fraction']}"
 
 
 def _numbers_agree(a: Fraction, b: Fraction) -> bool:
@@ -240,6 +240,10 @@ def quick_verdict(pred: str, gold: str) -> bool | None:
         return bool(pred)
     if not pred or not gold or len(pred) > MAX_SYMBOLIC_CHARS or len(gold) > MAX_SYMBOLIC_CHARS:
         return False
+    for one, other in ((pred, gold), (gold, pred)):
+        reading = decimal_comma(one)
+        if reading is not None and exact_number(other) is not None:  # against one number: a decimal comma
+            return quick_verdict(reading, other)
     pred_int, gold_int = _as_integer(pred), _as_integer(gold)
     if pred_int is not None and gold_int is not None:
         return pred_int == gold_int
@@ -254,6 +258,12 @@ def quick_verdict(pred: str, gold: str) -> bool | None:
     return _structured_verdict(pred, gold)
 
 
+def comparable(pred: str, gold: str) -> tuple[str, str] | None:
+    """Both answers cleaned, their units set aside (`rewards.math.units`); None when the units differ."""
+    return compare_units(clean(pred), clean(gold))
+
+
 def decide(pred: str, gold: str) -> bool | None:
-    """`quick_verdict` on the cleaned answers."""
-    return quick_verdict(clean(pred), clean(gold))
+    """`quick_verdict` on the `comparable` answers; False when their units differ."""
+    pair = comparable(pred, gold)
+    return False if pair is None else quick_verdict(*pair)

@@ -4,8 +4,9 @@ Extraction (`rewards.math.extract`; a gold solution's answer: `rewards.math.gold
 comparisons (`rewards.math.quick`: normalization, equal strings, integers) are plain string work in the
 calling process. The symbolic check
 (`rewards.math.equivalence`: Math-Verify/sympy) runs under a hard time limit per check (`rewards.math.pool`),
-in process or in worker processes. `judge` gives the verdicts,
-which `gnivo eval` uses too: one checker for training and evaluation.
+in process or in worker processes. `judge` gives the verdicts against gold answers; the reward (and its
+`assess`, which `gnivo eval` asks, through the same contract as training) turns them into scores with the
+reward's params: one checker and one scoring for training and evaluation.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from gnivo_cli.errors import GnivoError
-from rewards.base import Reward, RewardParams, as_text
+from rewards.base import Assessment, Reward, RewardConfigError, RewardParams, as_text
 from rewards.math.extract import (
     BOXED,
     FALLBACKS,
@@ -241,17 +241,26 @@ class MathReward(Reward):
         return verdicts
 
     def __call__(self, prompts: list[Any], completions: list[Any], **columns: list[Any]) -> list[float | None]:
+        return [assessment.score for assessment in self.assess(prompts, completions, **columns)]
+
+    def assess(self, prompts: list[Any], completions: list[Any], **columns: list[Any]) -> list[Assessment]:
+        """Scores (None where a row has no gold answer), each with the answer found and how."""
         column = self.params.answer_column
         if column not in columns:
             present = ", ".join(sorted(columns)) or "none"
-            raise GnivoError(
+            raise RewardConfigError(
                 f"reward {self.name!r} needs the dataset column {column!r} with the gold answers "
                 f"(set params.answer_column to use another); columns present: {present}"
             )
         golds = columns[column]
         verdicts = self.judge(completions, golds)
         return [
-            self._value(verdict) if gold_answers(gold) else None for verdict, gold in zip(verdicts, golds, strict=True)
+            Assessment(
+                self._value(verdict) if gold_answers(gold) else None,
+                answer=verdict.extracted,
+                details={"answer_source": verdict.source, "timed_out": verdict.timed_out},
+            )
+            for verdict, gold in zip(verdicts, golds, strict=True)
         ]
 
     def _value(self, verdict: Verdict) -> float:

@@ -42,7 +42,7 @@ class Plain(Reward):
 
 def test_share_is_written_per_step_and_summarized(tmp_path, tiny_model_dir, monkeypatch):
     made = iter([CountingReward(), Plain(name="plain")])
-    monkeypatch.setattr("rewards.registry.load_reward", lambda name, params=None: next(made))
+    monkeypatch.setattr("rewards.registry.load_reward", lambda name, params=None, **_: next(made))
     path = tiny_recipe(
         tmp_path,
         tiny_model_dir,
@@ -62,7 +62,7 @@ def test_share_is_written_per_step_and_summarized(tmp_path, tiny_model_dir, monk
 
 
 def test_no_share_without_a_reward_that_counts_boxes(tmp_path, tiny_model_dir, monkeypatch):
-    monkeypatch.setattr("rewards.registry.load_reward", lambda name, params=None: Plain(name="plain"))
+    monkeypatch.setattr("rewards.registry.load_reward", lambda name, params=None, **_: Plain(name="plain"))
     result = train(load_recipe(tiny_recipe(tmp_path, tiny_model_dir, rewards="[{name: math}]")))
     assert all("boxed_correct_share" not in row for row in read_metrics(tmp_path / "run"))
     assert "final_boxed_correct_share" not in json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -40,7 +40,7 @@ def test_unknown_benchmark_is_one_clear_line(capsys):
     assert code == 1
     (line,) = err.strip().splitlines()
     assert line.startswith(
-        "error: unknown benchmark 'aime2024'. Did you mean 'aime24'? Known: aime24, aime25, amc23, math500, "
+        "error: unknown benchmark 'aime2024'; did you mean 'aime24'? (known: aime24, aime25, amc23, math500, "
         "minerva, olympiadbench, gsm8k"
     )
 

@@ -255,13 +255,16 @@ def test_vllm_backend_without_vllm_fails_before_loading_anything(tmp_path, aime2
 
 
 def test_a_lora_adapter_and_a_training_output_folder_are_models(tmp_path, aime24, tiny_model_dir):
+    import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)  # the adapter's random weights, whatever ran before in this process
     adapter = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     adapter_dir = tmp_path / "run" / "checkpoint-3"
     adapter.save_pretrained(adapter_dir)  # records the base model's path in adapter_config.json
+    (adapter_dir / "gnivo_state.json").write_text("{}")  # what marks a training checkpoint complete
     common = dict(pass_at=[1], data=aime24, limit=1, max_new_tokens=3, temperature=0)
     by_adapter = evaluate("aime24", model=str(adapter_dir), output_dir=tmp_path / "a", **common)
     by_run = evaluate("aime24", model=str(tmp_path / "run"), output_dir=tmp_path / "b", **common)
@@ -341,3 +344,25 @@ def test_a_reward_that_cannot_read_the_rows_fails_before_generating(tmp_path, ti
         reward_params={"target_column": "answer", "tolerance": 1},
     )  # fmt: skip
     assert result["pass@1"] == 1.0 and result.rows[0]["reward"] == 1.0  # "hi" is one word, as asked
+
+
+@pytest.mark.parametrize(("fallback_correct", "correct"), [(None, True), (0.0, False)])
+def test_the_math_rewards_params_apply_in_eval(tmp_path, aime24, tiny_model_dir, fallback_correct, correct):
+    # An unboxed right answer: eval scores it as training does, with the reward's params.
+    answers = {("60", i): "The answer is 204." for i in range(2)}
+    params = {} if fallback_correct is None else {"fallback_correct": fallback_correct}
+    result = evaluate(
+        "aime24",
+        model=str(tiny_model_dir),
+        samples=2,
+        data=aime24,
+        limit=1,
+        output_dir=tmp_path,
+        reward_params=params,
+        generator=ScriptedGenerator(answers),
+    )
+    rows = _rows(tmp_path / "samples.jsonl")
+    assert [row["correct"] for row in rows] == [correct, correct]
+    assert {row["reward"] for row in rows} == {1.0 if correct else 0.0}
+    assert {(row["extracted_answer"], row["answer_source"]) for row in rows} == {("204", "answer_is")}
+    assert result["no_answer_rate"] == 0.0

@@ -82,7 +82,7 @@ def test_the_plugin_adds_a_benchmark_that_gnivo_eval_lists_and_runs(tmp_path, ti
     assert "terse" in listed.stdout and "gnivo-reward-l" in listed.stdout
 
     typo = gnivo("eval", "--bench", "terce", cwd=tmp_path)
-    assert typo.returncode == 1 and "Did you mean 'terse'?" in typo.stderr
+    assert typo.returncode == 1 and "did you mean 'terse'?" in typo.stderr
 
     out = tmp_path / "out"
     args = ["--model", str(tiny_model_dir), "--pass-at", "1", "--samples", "2", "--max-new-tokens", "8"]

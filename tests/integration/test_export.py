@@ -13,6 +13,7 @@ import pytest
 
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.evaluation import evaluate
+from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.recipe.loader import load_recipe
 from gnivo_cli.training import run_files
 from gnivo_cli.training.export import export_run
@@ -51,7 +52,7 @@ def test_the_model_card_says_what_the_model_is_and_its_snippet_runs_offline(lora
     assert "library_name: peft" in card and str(lora_run / run_files.FINAL_DIR) in card
     assert "Group-Normalized Implicit Value Optimization for Language Models" in card and "eFXmrCun0c" in card
     assert "algorithm `gnivo`" in card and "`length` (weight 1.0)" in card
-    summary = run_files.read_json(lora_run / run_files.SUMMARY_FILE)
+    summary = read_json_object(lora_run / run_files.SUMMARY_FILE)
     assert f"| {summary['final_reward']:.3f} |" in card
     last = run_files.read_rows(lora_run / run_files.EVAL_FILE)[-1]
     assert f"held-out gsm8k, 2 problems, 1 sample each, at step {last['step']}" in card

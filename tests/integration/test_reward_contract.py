@@ -24,11 +24,12 @@ import json
 import os
 
 from gnivo_cli.evaluation.benchmark_spec import Benchmark
-from rewards.base import Reward, RewardParams
+from rewards.base import Assessment, Reward, RewardParams
 
 
 class Recorder(Reward):
-    """Records what it receives; rewards 1.0."""
+    """Records what it receives; rewards 1.0. Like the math reward it has a `judge(completions, golds)` of its
+    own, which must not be a way around the contract."""
 
     def __call__(self, prompts, completions, **columns):
         with open(os.environ["GNIVO_RECORD"], "a", encoding="utf-8") as sink:
@@ -36,6 +37,12 @@ class Recorder(Reward):
                 row = {"prompt": prompt, "completion": completion, "columns": {k: v[i] for k, v in columns.items()}}
                 sink.write(json.dumps({"command": os.environ["GNIVO_COMMAND"], **row}) + "\\n")
         return [1.0] * len(completions)
+
+    def judge(self, completions, golds):
+        raise AssertionError("judged without prompts or columns")
+
+    def assess(self, prompts, completions, **columns):
+        return [Assessment(score, answer="four") for score in self(prompts, completions, **columns)]
 
 
 class Raiser(Reward):
@@ -127,6 +134,9 @@ def test_train_score_and_eval_give_a_reward_the_same_inputs(tmp_path, plugin, ti
         assert call["columns"] == ROW, command  # the row's own fields, nothing else
     score_call = next(c for c in calls if c["command"] == "score")
     assert score_call["completion"] == train_call["completion"]
+    (sample,) = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert sample["reward"] == 1.0 and sample["correct"] is True
+    assert sample["extracted_answer"] == "four"  # what the reward's `assess` found, kept with the sample
 
 
 def test_a_raising_reward_stops_training_with_one_line_and_skip_makes_it_none(tmp_path, plugin, tiny_model_dir):

@@ -51,7 +51,7 @@ def test_train_writes_metrics_checkpoints_and_a_loadable_adapter(tmp_path, tiny_
     assert all(set(r) >= METRIC_COLUMNS for r in rows)
     assert all(r["kl"] is not None and r["kl"] >= 0 for r in rows)  # beta > 0: a real KL to the reference
     assert rows[-1]["num_samples"] == 8  # 2 steps x 4 completions
-    assert load_recipe(run / "recipe.yaml") == recipe.with_overrides([])
+    assert load_recipe(run / "recipe.yaml") == recipe
     assert {p.name for p in run.glob("checkpoint-*")} == {"checkpoint-1", "checkpoint-2"}
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 2 and set(summary["timings"]) == {"generation", "scoring", "loss_backward"}
@@ -169,3 +169,61 @@ def test_a_pip_installed_third_party_reward_trains(tmp_path, tiny_model_dir):
     assert run.returncode == 0, run.stderr[-2000:]
     (row,) = read_metrics(tmp_path / "run")
     assert "rewards/length/mean" in row and 0.0 <= row["rewards/length/mean"] <= 1.0
+
+
+def test_a_reward_missing_its_column_stops_before_the_model_loads(tmp_path, tiny_model_dir, monkeypatch):
+    import gnivo_cli.models.loading as loading
+    from gnivo_cli.errors import RecipeError
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(loading, "load_causal_lm", no_model)
+    path = tiny_recipe(tmp_path, tiny_model_dir, rewards="[{name: math, params: {answer_column: solution}}]")
+    with pytest.raises(RecipeError) as raised:
+        train(load_recipe(path))
+    (line,) = str(raised.value).splitlines()
+    assert line.startswith(f"{path}:4: rewards.0: reward 'math' needs the column 'solution', which data.source ")
+    assert "lacks (columns: answer, id, problem, prompt)" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_two_entries_of_one_reward_keep_their_own_counters(tmp_path, tiny_model_dir):
+    rewards = "[{name: math}, {name: math, weight: 0.5, params: {fallbacks: []}}]"
+    train(load_recipe(tiny_recipe(tmp_path, tiny_model_dir, rewards=rewards)))
+    run = tmp_path / "run"
+    row = read_metrics(run)[-1]
+    assert {"math/unparsable", "math#2/unparsable", "rewards/math/mean", "rewards/math#2/mean"} <= set(row)
+    summary = json.loads((run / "summary.json").read_text())["reward_counters"]
+    state = json.loads((run / "checkpoint-2" / "gnivo_state.json").read_text())["reward_counters"]
+    assert set(state) == {"math", "math#2"}
+    for key in ("math", "math#2"):
+        assert summary[f"{key}/unparsable"] == state[key]["unparsable"]
+    # Without fallbacks the second entry finds no answer wherever there is no box: at least as many as the first.
+    assert state["math#2"]["unparsable"] >= state["math"]["unparsable"]
+    assert state["math#2"]["fallback_answers"] == 0
+
+
+def test_the_tokenizer_honours_trust_remote_code(tmp_path, tiny_model_dir, monkeypatch):
+    import gnivo_cli.models.loading as loading
+
+    calls = {}
+
+    class Loaded(Exception):
+        pass
+
+    def model(ref, **kwargs):
+        calls["model"] = kwargs
+        return object()
+
+    def tokenizer(ref, **kwargs):
+        calls["tokenizer"] = kwargs
+        raise Loaded
+
+    monkeypatch.setattr(loading, "load_causal_lm", model)
+    monkeypatch.setattr(loading, "load_tokenizer", tokenizer)
+    path = tiny_recipe(tmp_path, tiny_model_dir, model=f"{{name: '{tiny_model_dir}', trust_remote_code: true}}")
+    with pytest.raises(Loaded):
+        train(load_recipe(path))
+    assert calls["model"]["trust_remote_code"] is True
+    assert calls["tokenizer"].get("trust_remote_code") is True

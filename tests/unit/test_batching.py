@@ -49,3 +49,37 @@ def test_shuffle_rejects_partial_groups():
 )
 def test_step_ends(tokens, expected):
     assert step_ends(tokens, "\n\n") == expected
+
+
+# trl's tool_mask: 0 on the tokens of a tool's result, which the model did not write.
+@pytest.mark.parametrize(
+    ("tokens", "counted", "expected"),
+    [
+        # A separator inside the tool's result is none of the model's: the model's last token before it ends a step.
+        (["a", "b", "\n\n", "c", "d", "e"], [1, 1, 0, 0, 1, 1], [1, 5]),
+        (["Let", " x", "\n\n", "<out>", "\n\n", "7", "Then", " y"], [1, 1, 1, 0, 0, 0, 1, 1], [2, 7]),
+        (["a", "b", "<out>"], [1, 1, 0], [1]),  # the completion ends in a tool result: the model's last token
+        (["<out>", "a"], [0, 1], [1]),
+        (["<out>"], [0], []),
+        (["a", "\n\n", "b"], [1, 1, 1], [1, 2]),  # all counted: as without a tool mask
+    ],
+)
+def test_step_ends_leave_tool_results_out(tokens, counted, expected):
+    assert step_ends(tokens, "\n\n", counted) == expected
+    assert all(counted[end] for end in step_ends(tokens, "\n\n", counted))
+
+
+def test_the_trainer_passes_trls_tool_mask_to_the_step_ends():
+    import types
+
+    import torch
+
+    from gnivo_cli.algorithms.gnivo.trainer import GNIVOTrainer
+
+    texts = {1: "a", 2: "b", 3: "\n\n", 4: "c", 0: "<pad>"}
+    parts = types.SimpleNamespace(args=types.SimpleNamespace(step_separator="\n\n"), _token_text=texts.get)
+    ids = torch.tensor([[1, 2, 3, 4, 4, 0], [1, 3, 2, 0, 0, 0]])
+    completion_mask = torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0]])
+    tool_mask = torch.tensor([[1, 1, 0, 0, 1, 1], [1, 1, 1, 1, 1, 1]])
+    assert GNIVOTrainer._step_ends(parts, ids, completion_mask, tool_mask) == [[1, 4], [1, 2]]
+    assert GNIVOTrainer._step_ends(parts, ids, completion_mask) == [[2, 4], [1, 2]]

@@ -123,10 +123,12 @@ def test_aliases_and_case_resolve():
 
 
 def test_unknown_name_suggests_and_lists():
-    with pytest.raises(GnivoError, match=r"Did you mean 'aime24'\?.*Known: aime24, aime25") as error:
+    with pytest.raises(GnivoError, match=r"; did you mean 'aime24'\? \(known: aime24, aime25") as error:
         get_benchmark("aime2024")
     assert "gsm8k" in str(error.value)
-    with pytest.raises(GnivoError, match=r"unknown benchmark 'zzz'\. Known:"):
+    with pytest.raises(GnivoError, match=r"; did you mean 'math500'\?"):
+        get_benchmark("math_50")  # close to an alias: the benchmark it stands for is suggested
+    with pytest.raises(GnivoError, match=r"unknown benchmark 'zzz' \(known:"):
         get_benchmark("zzz")
 
 
@@ -185,3 +187,47 @@ def test_a_benchmark_carries_its_reward_template_and_rows():
     (problem,) = load_problems(bench)
     assert problem.problem == "a" and problem.gold == 1 and problem.fields == {"problem": "a", "answer": 1}
     assert get_benchmark("aime24").reward == "math"
+
+
+def test_a_plugin_cannot_take_a_builtin_benchmarks_name(tmp_path, monkeypatch):
+    import importlib
+
+    from gnivo_cli.evaluation.benchmarks import TAKES_A_BUILTIN_NAME, plugin_benchmarks
+
+    info = tmp_path / "fake_bench-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-bench\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[gnivo.benchmarks]\nmath-500 = fake_bench:MINE\nmine = fake_bench:MINE\n")
+    (tmp_path / "fake_bench.py").write_text(
+        "from gnivo_cli.evaluation.benchmark_spec import Benchmark\n"
+        "MINE = Benchmark(name='math-500', title='Mine', rows=({'problem': 'p', 'answer': '1'},))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+
+    listed = {info.name: info for info in plugin_benchmarks()}
+    assert listed["math-500"].status == "broken" and listed["math-500"].error == TAKES_A_BUILTIN_NAME
+    assert listed["mine"].status == "ok"
+    for name in ("math500", "MATH-500", "math_500"):  # the built-in by its name or any alias
+        with pytest.raises(GnivoError, match=r"benchmark 'math-500' \(fake-bench 1.0, fake_bench:MINE\) takes a"):
+            get_benchmark(name)
+    assert get_benchmark("aime24").name == "aime24"  # other built-ins are untouched
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_the_reward_reads_the_gold_the_benchmark_records(shared_benchmarks, name):
+    # Eval passes the reward the row's own fields, as training would: the reward's reading of its answer
+    # column must give the gold the benchmark records, so boxing that gold scores as correct.
+    from gnivo_cli.evaluation.judging import load_judge_reward
+    from rewards.calling import call_reward
+
+    benchmark = BENCHMARKS[name]
+    problems = load_problems(benchmark, shared_benchmarks)
+    columns = {
+        key: [p.fields.get(key) for p in problems] for key in dict.fromkeys(k for p in problems for k in p.fields)
+    }
+    completions = [[{"role": "assistant", "content": f"So \\boxed{{{p.gold}}}."}] for p in problems]
+    with load_judge_reward(benchmark, {"timeout": 5.0}) as reward:
+        assessed, _ = call_reward(reward, [p.problem for p in problems], completions, columns, assess=True)
+    wrong = [(p.id, p.gold, a.answer) for p, a in zip(problems, assessed, strict=True) if a.score != 1.0]
+    assert wrong == []

@@ -11,7 +11,7 @@ import yaml
 
 from gnivo_cli.algorithms.table import ALGORITHMS
 from gnivo_cli.compare.curves import compare_runs, curve, final_reward, reward_auc, smooth
-from gnivo_cli.compare.grid import RunFailed, launch_in_process, launch_subprocess, run_compare
+from gnivo_cli.compare.grid import RunFailed, launch_subprocess, run_compare
 from gnivo_cli.compare.plan import parse_algorithms, parse_seeds, plan_runs, run_dir, run_recipe_dict
 from gnivo_cli.compare.plot import plot_comparison
 from gnivo_cli.compare.run_records import find_runs, load_run
@@ -170,14 +170,28 @@ def test_a_run_recorded_before_a_recipe_key_existed_still_matches(base, tmp_path
         plan_runs(base, ["gnivo"], [0], out)
 
 
-def test_in_process_launcher_calls_train_with_the_run_recipe(base, tmp_path, monkeypatch):
+def test_the_training_process_trains_the_run_recipe(base, tmp_path, monkeypatch):
+    # launch_subprocess's own payload, read by the child's own entry point, run here instead of in a new
+    # process (training itself recorded, not run).
+    import sys
+
+    import gnivo_cli.compare.grid as grid
     import gnivo_cli.training.train
 
     calls = []
-    monkeypatch.setattr(gnivo_cli.training.train, "train", lambda recipe, resume=False: calls.append((recipe, resume)))
+    monkeypatch.setattr(
+        gnivo_cli.training.train, "train", lambda recipe, resume=False, console=None: calls.append((recipe, resume))
+    )
+
+    def child(command):
+        monkeypatch.setattr(sys, "argv", ["-c", command[-1]])
+        grid._child_main()
+        return 0
+
+    monkeypatch.setattr(grid.subprocess, "call", child)
     run = plan_runs(base, ["rloo"], [3], tmp_path / "cmp")[0]
-    launch_in_process(run, False)
-    assert calls == [(run.recipe, False)]
+    launch_subprocess(run, True)
+    assert calls == [(run.recipe, True)]
     assert calls[0][0].algorithm.name == "rloo" and calls[0][0].training.seed == 3
 
 

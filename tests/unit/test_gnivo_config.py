@@ -83,3 +83,23 @@ def test_defaults_and_gnivo_settings(tmp_path):
 def test_invalid_gnivo_settings(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
         config(tmp_path, **overrides)
+
+
+def test_the_recipe_the_config_and_the_loss_state_one_limit_each(tmp_path):
+    # One wording from gnivo_cli.algorithms.gnivo.limits, with each layer's own prefix.
+    import torch
+
+    from gnivo_cli import gnivo_loss
+    from gnivo_cli.algorithms.gnivo.limits import alpha_problem
+    from gnivo_cli.errors import RecipeError
+    from gnivo_cli.recipe.loader import recipe_from_dict
+
+    expected = alpha_problem(-1.0)
+    with pytest.raises(ValueError, match=f"^alpha {expected}$"):
+        config(tmp_path, alpha=-1.0)
+    x = torch.zeros(2, 2)
+    with pytest.raises(ValueError, match=f"^alpha {expected}$"):
+        gnivo_loss(x, x, torch.ones(2, 2), torch.zeros(2), group_size=2, alpha=-1.0)
+    with pytest.raises(RecipeError) as error:
+        recipe_from_dict({"rewards": [{"name": "math"}], "algorithm": {"alpha": -1.0}})
+    assert f"algorithm.alpha: {expected}" in str(error.value)

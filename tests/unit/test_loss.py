@@ -257,8 +257,8 @@ def test_all_empty_group_is_skipped_not_nan():
 @pytest.mark.parametrize(
     ("rows", "k", "alpha", "prefix", "message"),
     [
-        (6, 4, 0.2, "all", "whole groups"),
-        (4, 1, 0.2, "all", "K >= 2"),
+        (6, 4, 0.2, "all", "batch of 6 rows: must be a multiple of num_generations .4. so every group meets"),
+        (4, 1, 0.2, "all", "group_size must be >= 2"),
         (4, 2, 0.0, "all", "alpha"),
         (4, 2, 0.2, "middle", "prefix"),
     ],
@@ -399,3 +399,44 @@ def test_masked_k3_kl_bias_correction_weights_each_token():
     per_token = [math.exp(-0.5) + 0.5 - 1, math.exp(1.0) - 1.0 - 1]
     assert masked_k3_kl(logps, ref, mask).item() == pytest.approx(sum(per_token) / 2)
     assert masked_k3_kl(logps, ref, mask, ratio).item() == pytest.approx((2 * per_token[0] + 0.5 * per_token[1]) / 2)
+
+
+@pytest.mark.parametrize("prefix", ["all", "final"])
+@pytest.mark.parametrize("unit", ["token", "step"])
+def test_a_tool_result_inside_a_completion_is_left_out_as_if_it_were_not_there(prefix, unit):
+    # Row 0 holds a two-token tool result (mask 0) in the middle: the loss must equal the loss on the same
+    # row with those tokens removed, at every prefix point, the last counted token included.
+    torch.manual_seed(0)
+    logps, old = torch.randn(2, 6), torch.randn(2, 6)
+    mask = torch.tensor([[1, 1, 0, 0, 1, 1], [1, 1, 1, 1, 0, 0]])
+    keep = [[0, 1, 4, 5], [0, 1, 2, 3]]
+    short = (
+        torch.stack([logps[i, k] for i, k in enumerate(keep)]),
+        torch.stack([old[i, k] for i, k in enumerate(keep)]),
+    )
+    rewards = torch.tensor([1.0, 0.0])
+    ends = {"token": (None, None), "step": ([[1, 5], [1, 3]], [[1, 3], [1, 3]])}[unit]
+    with_holes = gnivo_loss_terms(logps, old, mask, rewards, group_size=2, alpha=0.5, prefix=prefix, step_ends=ends[0])
+    without = gnivo_loss_terms(
+        *short, torch.ones(2, 4), rewards, group_size=2, alpha=0.5, prefix=prefix, step_ends=ends[1]
+    )
+    assert torch.allclose(with_holes.loss, without.loss)
+    assert torch.allclose(with_holes.final_log_ratios, without.final_log_ratios)
+
+
+def test_exp_weights_past_the_float_range_are_refused_not_inf():
+    from gnivo_cli.algorithms.gnivo.loss import WeightOverflowError
+
+    logps = torch.zeros(2, 3, requires_grad=True)
+    mask = torch.ones(2, 3)
+    rewards = torch.tensor([1.0, 0.0])
+    # R/alpha = 80: exp(80) is finite in float32, and so is the loss.
+    loss = gnivo_loss(logps, logps.detach(), mask, rewards, group_size=2, alpha=1 / 80, weights="exp")
+    assert torch.isfinite(loss)
+    assert torch.isfinite(group_weights(rewards, group_size=2, alpha=1 / 80, weights="exp")).all()
+    # R/alpha = 100: exp(100) overflows float32; refused with the largest R/alpha and what to change.
+    with pytest.raises(WeightOverflowError, match=r"largest R/alpha 100 > 88.72.*raise algorithm.alpha above 0.01127"):
+        gnivo_loss(logps, logps.detach(), mask, rewards, group_size=2, alpha=0.01, weights="exp")
+    # float64 rewards have float64's range; softmax targets never overflow.
+    assert torch.isfinite(group_weights(rewards.double(), group_size=2, alpha=0.01, weights="exp")).all()
+    assert torch.isfinite(group_weights(rewards, group_size=2, alpha=1e-6, weights="normalized")).all()

@@ -30,6 +30,12 @@ KINDS = {
     "interval_ends",
     "comma_list",
     "numeric_tolerance",
+    "decimal_comma",
+    "thousands_separator",
+    "relation_symbols",
+    "set_boxes",
+    "unit_mismatch",
+    "matrix_sum",
 }
 
 

@@ -185,3 +185,38 @@ def test_gnivo_eval_reads_gold_answers_with_the_same_extractor():
 
     for text in ("so \\boxed {5}.", "\\boxed{\\frac{1}{2}} at last", "\\fbox{x+1}"):
         assert LAST_BOXED.extract(text) == last_boxed(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("so the solution is $x \\lt 3$.", "x \\lt 3"),
+        ("the inequality holds when x \\gt 3", "x \\gt 3"),
+        ("the only condition is x != 2", "x != 2"),
+        ("so we need $y \\ne 5$", "y \\ne 5"),
+        (
+            "adding, $$\\begin{pmatrix}1\\\\2\\end{pmatrix}+\\begin{pmatrix}3\\\\4\\end{pmatrix}$$",
+            "\\begin{pmatrix}1\\\\2\\end{pmatrix}+\\begin{pmatrix}3\\\\4\\end{pmatrix}",
+        ),
+    ],
+)
+def test_last_number_reads_relation_symbols_and_sums_of_matrices(text, expected):
+    assert last_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "parts"),
+    [
+        ("1,000, 2,000", ["1,000", "2,000"]),
+        ("10,455", ["10,455"]),
+        ("1,22", ["1", "22"]),
+        ("A = \\{1, 2, 3\\}", ["1", "2", "3"]),
+        ("x \\in \\left\\{1, 2\\right\\}", ["1", "2"]),
+    ],
+)
+def test_top_level_parts_keeps_thousands_and_drops_a_sets_name(answer, parts):
+    assert top_level_parts(answer) == parts
+
+
+def test_a_box_holding_a_one_element_set_counts_as_its_element():
+    assert split_answer("$\\boxed{\\{1\\}}$, $\\boxed{\\{2\\}}$") == "1, 2"

@@ -163,7 +163,8 @@ def test_load_reward_builds_with_params(install):
     reward = load_reward("shout", {"bonus": 0.5})
     assert reward.name == "shout"
     assert reward(["p"], ["YES"]) == [1.5]
-    with pytest.raises(GnivoError, match=r"reward 'shout': unknown parameter 'bonsu' \(did you mean 'bonus'\?"):
+    typo = r"reward 'shout': unknown parameter 'bonsu'; did you mean 'bonus'\? \(known: bonus\)"
+    with pytest.raises(GnivoError, match=typo):
         load_reward("shout", {"bonsu": 1})
 
 

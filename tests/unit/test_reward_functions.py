@@ -140,3 +140,44 @@ def test_shared_counts_make_every_process_hold_the_whole_batch():
     assert [dict(f.counters) for f in ranks] == [{"fours": 3.0}, {"fours": 3.0}]
     share_counts([ranks[0]], lambda mine: [mine, [(0, {})]], 0)  # nothing new: nothing added
     assert ranks[0].samples_scored == 6 and ranks[0].counters["fours"] == 3.0
+
+
+class NeedsAnswer(Scripted):
+    required_columns = ("answer",)
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_a_missing_column_stops_training_whatever_on_error_says(on_error):
+    from rewards.base import RewardConfigError
+
+    reward = NeedsAnswer()
+    with pytest.raises(RewardConfigError, match=r"needs the column 'answer', which the data lacks \(columns: key"):
+        call(TrlRewardFunction(reward, on_error=on_error), key=["a", "b"])
+    assert reward.seen == []  # not called: no sample is to blame
+
+
+def test_a_reward_that_finds_its_configuration_wrong_itself_is_not_skipped_sample_by_sample():
+    from rewards.base import RewardConfigError
+
+    class ChecksItself(Scripted):
+        def __call__(self, prompts, completions, **columns):
+            self.seen.append(columns)
+            raise RewardConfigError("reward 'scripted': params.column names no column")
+
+    reward = ChecksItself()
+    with pytest.raises(RewardConfigError, match="names no column"):
+        call(TrlRewardFunction(reward, on_error="skip"), answer=["4", "6"])
+    assert len(reward.seen) == 1  # the batch only: no sample is retried on its own
+
+
+def test_each_reward_entry_gets_its_own_key():
+    from gnivo_cli.algorithms.reward_functions import reward_keys
+
+    assert reward_keys(["math", "length"]) == ["math", "length"]  # distinct names: as before
+    assert reward_keys(["reward-model", "math", "reward-model", "reward-model"]) == [
+        "reward-model",
+        "math",
+        "reward-model#2",
+        "reward-model#3",
+    ]
+    assert reward_keys(["a", "a", "a#2"]) == ["a", "a#3", "a#2"]  # a plugin really named a#2 keeps its name

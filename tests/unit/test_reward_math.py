@@ -104,7 +104,7 @@ def test_a_list_of_golds_accepts_any(reward):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"timout": 1}, "unknown parameter 'timout' (did you mean 'timeout'?"),
+        ({"timout": 1}, "unknown parameter 'timout'; did you mean 'timeout'? (known:"),
         ({"fallbacks": ["guess"]}, "parameter 'fallbacks' must be a list of"),
         ({"timeout": 0}, "'timeout' must be > 0"),
         ({"workers": -3}, "'workers' must be"),

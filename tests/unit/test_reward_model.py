@@ -94,14 +94,23 @@ def test_without_a_chat_template_prompt_and_completion_are_a_text_pair(plain_rm)
     assert all(math.isfinite(s) for s in scores)
 
 
-def test_the_model_loads_lazily_on_first_call(chat_rm):
+def test_the_model_loads_lazily_on_first_call(chat_rm, monkeypatch):
+    from transformers import AutoModelForSequenceClassification
+
     assert reward_param_problems("reward-model", {"model": "/no/such/model"}) == []  # validation loads nothing
+    loads = []
+    real = AutoModelForSequenceClassification.from_pretrained
+    monkeypatch.setattr(
+        AutoModelForSequenceClassification, "from_pretrained", lambda *a, **k: loads.append(a) or real(*a, **k)
+    )
     reward = load_reward("reward-model", {"model": str(chat_rm)})
-    assert not reward.loaded
+    assert loads == []
     reward(PROMPTS[:1], COMPLETIONS[:1])
-    assert reward.loaded
+    reward(PROMPTS[:1], COMPLETIONS[:1])
+    assert len(loads) == 1  # loaded once, on the first call
     reward.close()
-    assert not reward.loaded
+    reward(PROMPTS[:1], COMPLETIONS[:1])
+    assert len(loads) == 2  # closing released it
 
 
 def test_a_missing_model_is_a_clear_error_at_first_call(tmp_path):
@@ -150,7 +159,7 @@ def test_trust_remote_code_is_off_unless_asked(chat_rm, monkeypatch):
         ({"model": "x", "dtype": "float8"}, "parameter 'dtype' must be one of"),
         ({"model": "x", "batch_size": 0}, "'batch_size' must be >= 1"),
         ({"model": "x", "trust_remote_code": "yes"}, "parameter 'trust_remote_code' must be bool"),
-        ({"model": "x", "devise": "cpu"}, "unknown parameter 'devise' (did you mean 'device'?"),
+        ({"model": "x", "devise": "cpu"}, "unknown parameter 'devise'; did you mean 'device'? (known:"),
     ],
 )
 def test_param_problems(params, message):

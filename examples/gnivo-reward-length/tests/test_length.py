@@ -34,7 +34,7 @@ def test_chat_completions():
     [
         ({"tolerance": 0}, "'tolerance' must be >= 1"),
         ({"unit": "tokens"}, "parameter 'unit' must be one of 'words', 'characters'"),
-        ({"targt": 3}, "unknown parameter 'targt' (did you mean 'target'?"),
+        ({"targt": 3}, "unknown parameter 'targt'; did you mean 'target'? (known:"),
     ],
 )
 def test_bad_params_name_the_reward_and_key(params, message):

@@ -11,6 +11,8 @@ from typing import Literal
 
 from trl import GRPOConfig
 
+from gnivo_cli.algorithms.gnivo.limits import alpha_problem, group_size_problem, whole_groups_problem
+
 #: GRPOConfig options that only shape trl's clipped-ratio GRPO loss, which GN-IVO replaces. They must keep
 #: trl's defaults: a changed value would be silently ignored otherwise.
 GRPO_LOSS_OPTIONS = (
@@ -51,8 +53,8 @@ class GNIVOConfig(GRPOConfig):
     def __post_init__(self):
         _refuse_grpo_loss_options(self)
         super().__post_init__()
-        if self.alpha <= 0:
-            raise ValueError(f"alpha must be > 0, got {self.alpha}")
+        if problem := alpha_problem(self.alpha):
+            raise ValueError(f"alpha {problem}")
         if self.prefix not in ("final", "sample", "all"):
             raise ValueError(f"prefix must be one of final, sample, all, got {self.prefix!r}")
         if self.unit not in ("token", "step"):
@@ -61,13 +63,10 @@ class GNIVOConfig(GRPOConfig):
             raise ValueError("step_separator must not be empty with unit 'step'")
         if self.weights not in ("normalized", "exp"):
             raise ValueError(f"weights must be normalized or exp, got {self.weights!r}")
-        if self.num_generations is None or self.num_generations < 2:
-            raise ValueError(f"num_generations (K) must be >= 2, got {self.num_generations}")
-        if self.per_device_train_batch_size % self.num_generations:
-            raise ValueError(
-                f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be a multiple of "
-                f"num_generations ({self.num_generations}): every group of K completions must meet in one loss call"
-            )
+        if problem := group_size_problem(self.num_generations):
+            raise ValueError(f"num_generations (K) {problem}")
+        if problem := whole_groups_problem(self.per_device_train_batch_size, self.num_generations):
+            raise ValueError(f"per_device_train_batch_size {problem}")
         if self.multi_objective_aggregation != "sum_then_normalize":
             raise ValueError("GN-IVO sums weighted rewards: multi_objective_aggregation must be 'sum_then_normalize'")
         if self.scale_rewards != "none":

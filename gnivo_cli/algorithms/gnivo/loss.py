@@ -17,11 +17,14 @@ w_i <- c_i w_i and l_i(t) <- l_i(t) + log c_i; a response with c_i = 0 leaves it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+
+from gnivo_cli.algorithms.gnivo.limits import alpha_problem, group_size_problem, whole_groups_problem
 
 PrefixMode = Literal["final", "sample", "all"]
 WeightMode = Literal["normalized", "exp"]
@@ -29,12 +32,29 @@ PREFIX_MODES: tuple[str, ...] = ("final", "sample", "all")
 WEIGHT_MODES: tuple[str, ...] = ("normalized", "exp")
 
 
+class WeightOverflowError(ValueError):
+    """exp(R/alpha) is beyond the floating-point range: Eq. 9's unnormalized weights cannot be formed."""
+
+
 def group_weights(rewards: torch.Tensor, *, group_size: int, alpha: float, weights: WeightMode = "normalized"):
-    """Target weights per response, shape (G, K): softmax(R/alpha) or exp(R/alpha) within each group."""
+    """Target weights per response, shape (G, K): softmax(R/alpha) or exp(R/alpha) within each group.
+
+    softmax is computed stably for any R/alpha. Eq. 9's exp(R/alpha) has no such form (its scale is the
+    point): past the dtype's range (R/alpha > 88.7 in float32) it is refused with a `WeightOverflowError`
+    rather than returned as inf, which would make the loss NaN.
+    """
     scaled = rewards.detach().to(torch.promote_types(rewards.dtype, torch.float32)).view(-1, group_size) / alpha
     if weights == "normalized":
         return torch.softmax(scaled, dim=-1)
     if weights == "exp":
+        limit = math.log(torch.finfo(scaled.dtype).max)
+        largest = float(scaled.max()) if scaled.numel() else 0.0
+        if largest > limit:
+            raise WeightOverflowError(
+                f"weights 'exp': exp(R/alpha) overflows {scaled.dtype} (largest R/alpha {largest:.4g} > {limit:.4g}); "
+                f"raise algorithm.alpha above {float(rewards.max()) / limit:.4g}, scale the rewards down, or use "
+                "weights: normalized"
+            )
         return torch.exp(scaled)
     raise ValueError(f"weights must be one of {WEIGHT_MODES}, got {weights!r}")
 
@@ -48,13 +68,17 @@ def prefix_log_ratios(
     """The prefix log-ratios l_i(t) at every prefix point, and how many points each row has.
 
     Token unit (`step_ends` None): point t is the first t tokens; one cumulative sum gives all of them.
-    Step unit: point t of row i ends at the t-th entry of `step_ends[i]` (0-based index of the step's last
-    token); past its last step a row keeps its whole length. Returns (l, points) with l of shape (B, P).
+    Where the mask has holes (a tool's result inside a completion: trl's `tool_mask`), the points are the
+    counted tokens only. Step unit: point t of row i ends at the t-th entry of `step_ends[i]` (0-based
+    index of the step's last token); past its last step a row keeps its whole length. Returns (l, points)
+    with l of shape (B, P).
     """
     token_log_ratio = (logps - old_logps) * mask
     cumulative = token_log_ratio.cumsum(dim=-1)  # (B, T): l_i(t) for t = 1..T
     if step_ends is None:
-        return cumulative, mask.sum(dim=-1).long()
+        if bool((mask[:, 1:] <= mask[:, :-1]).all()):  # every row's counted tokens come first
+            return cumulative, mask.sum(dim=-1).long()
+        step_ends = [row.nonzero().flatten().tolist() for row in mask]
     positions, points = _step_positions(step_ends, mask)
     return cumulative.gather(1, positions), points
 
@@ -66,11 +90,12 @@ def _step_positions(step_ends, mask: torch.Tensor) -> tuple[torch.Tensor, torch.
         step_ends = [[int(p) for p in row if p >= 0] for row in step_ends.tolist()]
     if len(step_ends) != rows:
         raise ValueError(f"step_ends has {len(step_ends)} rows, expected {rows}")
-    lengths = mask.sum(dim=-1).long().tolist()
+    # The cumsum stops growing after each row's last counted token (0 for a row with none).
+    counted = mask > 0
+    lasts = torch.where(counted.any(dim=-1), mask.shape[-1] - 1 - counted.flip(-1).int().argmax(dim=-1), 0).tolist()
     width = max((len(ends) for ends in step_ends), default=0) or 1
     positions = torch.zeros(rows, width, dtype=torch.long)
-    for i, (ends, length) in enumerate(zip(step_ends, lengths, strict=True)):
-        last = max(length - 1, 0)  # the cumsum stops growing after the last real token
+    for i, (ends, last) in enumerate(zip(step_ends, lasts, strict=True)):
         row = [min(int(p), last) for p in ends] or [last]
         positions[i] = torch.tensor(row + [last] * (width - len(row)))
     points = torch.tensor([len(ends) for ends in step_ends], dtype=torch.long)
@@ -237,10 +262,10 @@ def _check_shapes(logps, old_logps, mask, rewards, group_size: int, alpha: float
         )
     if rewards.shape != (logps.shape[0],):
         raise ValueError(f"rewards must have shape ({logps.shape[0]},), got {tuple(rewards.shape)}")
-    if group_size < 2 or logps.shape[0] % group_size:
-        raise ValueError(f"batch of {logps.shape[0]} rows is not made of whole groups of {group_size} (K >= 2)")
-    if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
+    if problem := group_size_problem(group_size) or whole_groups_problem(logps.shape[0], group_size):
+        raise ValueError(f"group_size {problem}" if group_size < 2 else f"batch of {logps.shape[0]} rows: {problem}")
+    if problem := alpha_problem(alpha):
+        raise ValueError(f"alpha {problem}")
     if prefix not in PREFIX_MODES:
         raise ValueError(f"prefix must be one of {PREFIX_MODES}, got {prefix!r}")
 

@@ -11,6 +11,7 @@ Every private trl name relied on is listed in tests/unit/test_trl_canary.py.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -20,8 +21,15 @@ from trl.trainer.utils import split_tensor_dict
 from gnivo_cli.algorithms.baselines import RolloutAccountingMixin
 from gnivo_cli.algorithms.gnivo.config import GNIVOConfig
 from gnivo_cli.algorithms.gnivo.group_batching import shuffle_groups
-from gnivo_cli.algorithms.gnivo.loss import combine_rewards, gnivo_loss_terms, group_weights, masked_k3_kl
+from gnivo_cli.algorithms.gnivo.loss import (
+    WeightOverflowError,
+    combine_rewards,
+    gnivo_loss_terms,
+    group_weights,
+    masked_k3_kl,
+)
 from gnivo_cli.algorithms.gnivo.step_boundaries import step_ends
+from gnivo_cli.errors import GnivoError
 
 __all__ = ["GNIVOConfig", "GNIVOTrainer"]
 
@@ -53,9 +61,12 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
     def target_weights(self) -> list[float]:
         """The GN-IVO target weight w_i of each completion of the batch being scored (all processes' rows, in
         trl's order), as the loss computes it; read by completions.jsonl."""
-        weights = group_weights(
-            self._batch_rewards, group_size=self.num_generations, alpha=self.args.alpha, weights=self.args.weights
-        )
+        try:
+            weights = group_weights(
+                self._batch_rewards, group_size=self.num_generations, alpha=self.args.alpha, weights=self.args.weights
+            )
+        except WeightOverflowError as error:  # the rewards, not a bug: one line, as in the loss
+            raise GnivoError(f"step {self.state.global_step + 1}: {error}") from error
         return weights.reshape(-1).tolist()
 
     def _generate_with_rewards(self, generation_batch: dict[str, Any]) -> dict[str, Any]:
@@ -94,19 +105,24 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
         sample_weights = self._sample_weights(inputs, completion_mask)
 
         args = self.args
-        terms = gnivo_loss_terms(
-            logps,
-            old_logps,
-            mask,
-            inputs["rewards"],
-            group_size=self.num_generations,
-            alpha=args.alpha,
-            prefix=args.prefix,
-            weights=args.weights,
-            step_ends=self._step_ends(completion_ids, mask) if args.unit == "step" else None,
-            generator=self._prefix_generator,
-            sample_weights=sample_weights,
-        )
+        try:
+            terms = gnivo_loss_terms(
+                logps,
+                old_logps,
+                mask,
+                inputs["rewards"],
+                group_size=self.num_generations,
+                alpha=args.alpha,
+                prefix=args.prefix,
+                weights=args.weights,
+                step_ends=self._step_ends(completion_ids, completion_mask, inputs.get("tool_mask"))
+                if args.unit == "step"
+                else None,
+                generator=self._prefix_generator,
+                sample_weights=sample_weights,
+            )
+        except WeightOverflowError as error:  # the rewards, not a bug: one line, like a reward's error
+            raise GnivoError(f"step {self.state.global_step + 1}: {error}") from error
         loss = terms.loss
         mode = "train" if self.model.training else "eval"
         if self.beta != 0.0:
@@ -131,10 +147,16 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
             weights = finished if weights is None else weights * finished
         return weights
 
-    def _step_ends(self, completion_ids: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    def _step_ends(
+        self, completion_ids: torch.Tensor, completion_mask: torch.Tensor, tool_mask: torch.Tensor | None = None
+    ) -> list[list[int]]:
+        """Each row's step ends over its completion; a tool's result (`tool_mask` 0) is no part of a step."""
         ends = []
-        for ids, length in zip(completion_ids.tolist(), mask.sum(dim=1).long().tolist(), strict=True):
-            ends.append(step_ends([self._token_text(t) for t in ids[:length]], self.args.step_separator))
+        lengths = completion_mask.sum(dim=1).long().tolist()
+        for row, (ids, length) in enumerate(zip(completion_ids.tolist(), lengths, strict=True)):
+            own = None if tool_mask is None else tool_mask[row, :length].tolist()
+            texts = [self._token_text(t) for t in ids[:length]]
+            ends.append(step_ends(texts, self.args.step_separator, own))
         return ends
 
     def _token_text(self, token_id: int) -> str:
@@ -145,17 +167,19 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
         return text
 
     def _global_mean(self, value: torch.Tensor) -> float:
-        return self.accelerator.gather(value.reshape(1).float()).mean().item()
+        # A collective: under NCCL every tensor it is given must be on this process's GPU.
+        return self.accelerator.gather(value.detach().reshape(1).float().to(self.accelerator.device)).mean().item()
 
     def _log_gnivo_metrics(self, mode: str, terms, entropies: torch.Tensor, mask: torch.Tensor) -> None:
         metrics = self._metrics[mode]
         valid = terms.valid_groups
         target = terms.weights[valid] / terms.weights[valid].sum(dim=-1, keepdim=True)
         k = terms.weights.shape[-1]
+        device = terms.weights.device
         # 1.0: the group's rewards were all equal (uniform target, no signal); lower: a sharper target.
-        entropy = -(target * target.clamp_min(1e-12).log()).sum(-1) / torch.log(torch.tensor(float(k)))
-        weight_entropy = entropy.mean() if bool(valid.any()) else torch.tensor(1.0)
-        group_loss = terms.group_loss[valid].mean() if bool(valid.any()) else torch.tensor(0.0)
+        entropy = -(target * target.clamp_min(1e-12).log()).sum(-1) / math.log(k)
+        weight_entropy = entropy.mean() if bool(valid.any()) else torch.tensor(1.0, device=device)
+        group_loss = terms.group_loss[valid].mean() if bool(valid.any()) else torch.tensor(0.0, device=device)
         metrics["gnivo/cross_entropy"].append(self._global_mean(group_loss))
         metrics["gnivo/target_entropy"].append(self._global_mean(weight_entropy))
         metrics["gnivo/final_log_ratio_abs"].append(self._global_mean(terms.final_log_ratios.abs().mean()))
