@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 
+import fault_lifecycle
+import fault_rewards
 import fault_runs
 from faults import Case, Workspace
 
@@ -84,6 +86,23 @@ def _broken_adapter(w: Workspace) -> list[str]:
     adapter.mkdir(exist_ok=True)
     (adapter / "adapter_config.json").write_text("{not json")
     return ["train", str(w.recipe("model-broken-adapter", model={"name": str(adapter)}))]
+
+
+SCORE_ROW = '{"prompt": "q", "completion": "\\\\boxed{2}", "answer": "2"}\n'
+
+
+def _data_dir(w: Workspace) -> list[str]:
+    folder = w.path("rows-dir.jsonl")
+    folder.mkdir(exist_ok=True)
+    return ["train", str(w.recipe("data-dir", data={"source": str(folder), "synthetic": None}))]
+
+
+def _data_loop(w: Workspace) -> list[str]:
+    first, second = w.path("loop-a.jsonl"), w.path("loop-b.jsonl")
+    for link, target in ((first, second), (second, first)):
+        if not link.is_symlink():
+            link.symlink_to(target.name)
+    return ["train", str(w.recipe("data-loop", data={"source": str(first), "synthetic": None}))]
 
 
 UNREACHABLE_HUB = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "", "TRANSFORMERS_OFFLINE": ""}
@@ -300,7 +319,7 @@ CASES: list[Case] = [
     Case(
         "train-sigint-saves-then-resumes",
         lambda w: [],
-        r"stopped by SIGINT after step \d+; checkpoint-\d+ saved",
+        r"stopped by SIGINT (after step \d+|while step \d+ generated \(that step is dropped\)); checkpoint-\d+ saved",
         exit_code=130,
         loads_model=True,
         run=fault_runs.train_signal(signal.SIGINT),
@@ -308,7 +327,7 @@ CASES: list[Case] = [
     Case(
         "train-sigterm-saves-then-resumes",
         lambda w: [],
-        r"stopped by SIGTERM after step \d+; checkpoint-\d+ saved",
+        r"stopped by SIGTERM (after step \d+|while step \d+ generated \(that step is dropped\)); checkpoint-\d+ saved",
         exit_code=143,
         loads_model=True,
         run=fault_runs.train_signal(signal.SIGTERM),
@@ -366,5 +385,192 @@ CASES: list[Case] = [
         exit_code=0,
         loads_model=True,
         run=fault_runs.failed_start_retry,
+    ),
+]
+
+# Issue 18: one writer per run, finishing what a stop left, hostile rewards, and inputs that pointed the wrong way.
+CASES += [
+    Case(
+        "train-twice-into-one-dir",
+        lambda w: [],
+        r"is in use by `gnivo train .*` \(pid \d+, started .*\); wait for it to finish, or choose another",
+        loads_model=True,
+        timeout_s=240,
+        run=fault_lifecycle.second_writer(resume=False),
+    ),
+    Case(
+        "resume-while-still-training",
+        lambda w: [],
+        r"--resume: .* is still being trained by `gnivo train .*` \(pid \d+.*\); stop it first",
+        loads_model=True,
+        timeout_s=240,
+        run=fault_lifecycle.second_writer(resume=True),
+    ),
+    Case(
+        "resume-after-kill-9-stale-lock",
+        lambda w: [],
+        r"resumed past the stale gnivo\.lock: steps 1\.\.6 once each, lock released",
+        exit_code=0,
+        loads_model=True,
+        run=fault_lifecycle.stale_lock_after_kill9,
+    ),
+    Case(
+        "resume-finished-run-without-summary",
+        lambda w: [],
+        r"trained to step 2 but its summary\.json is missing .* rebuilt from checkpoint-2; nothing to train",
+        exit_code=0,
+        loads_model=True,
+        run=fault_lifecycle.finished_without_summary(torn=False),
+    ),
+    Case(
+        "resume-finished-run-with-torn-summary",
+        lambda w: [],
+        r"trained to step 2 but its summary\.json is unreadable .* rebuilt from checkpoint-2; nothing to train",
+        exit_code=0,
+        loads_model=True,
+        run=fault_lifecycle.finished_without_summary(torn=True),
+    ),
+    Case(
+        "train-into-a-folder-with-the-users-recipe",
+        lambda w: [],
+        r"holds .*recipe\.yaml, which is not a recipe gnivo wrote \(your own\?\); gnivo never overwrites it",
+        run=fault_lifecycle.users_recipe_kept,
+    ),
+    Case(
+        "resume-with-another-process-count",
+        lambda w: [],
+        r"--resume: checkpoint-2 was trained by 1 process and this resume runs 2 processes",
+        loads_model=True,
+        run=fault_lifecycle.other_process_count,
+    ),
+    Case(
+        "resume-after-metrics-emptied",
+        lambda w: [],
+        r"metrics\.jsonl lacks the rows of 2 of the 2 steps already trained .* resumes\.jsonl records the gap",
+        exit_code=0,
+        loads_model=True,
+        run=fault_lifecycle.resume_finding("emptied-metrics"),
+    ),
+    Case(
+        "resume-after-run-recipe-edited",
+        lambda w: [],
+        r"recipe\.yaml was edited after gnivo wrote it: .* resumes\.jsonl records it",
+        exit_code=0,
+        loads_model=True,
+        run=fault_lifecycle.resume_finding("edited-recipe"),
+    ),
+    Case(
+        "resume-with-invalid-yaml-run-recipe",
+        lambda w: [],
+        r"recipe\.yaml:\d+: not valid YAML \(.*\); cannot check the resumed recipe against it",
+        loads_model=True,
+        run=fault_lifecycle.resume_finding("invalid-yaml"),  # which also checks it is one error line
+    ),
+    Case(
+        "reward-beyond-float32",
+        lambda w: [],
+        r"step 1: reward 'huge' returned 1e\+300 for sample 0, beyond the 3\.4e\+38 that float32 holds",
+        loads_model=True,
+        run=fault_rewards.train_with("huge"),
+    ),
+    Case(
+        "reward-changes-working-directory",
+        lambda w: [],
+        r"trained: steps \[1, 2, 3\], checkpoints, final/ and summary\.json in runs/wanderer/ as given",
+        exit_code=0,
+        loads_model=True,
+        run=fault_rewards.train_with_wanderer,
+    ),
+    Case(
+        "reward-calls-sys-exit",
+        lambda w: [],
+        r"step 1: reward 'exiter' called sys\.exit\(3\); a reward returns its scores",
+        loads_model=True,
+        run=fault_rewards.train_with("exiter"),
+    ),
+    Case(
+        "reward-raises-keyboardinterrupt",
+        lambda w: [],
+        r"interrupted while reward 'interrupter' was scoring \(Ctrl-C, or a KeyboardInterrupt it raised\)",
+        exit_code=130,
+        loads_model=True,
+        run=fault_rewards.train_with("interrupter"),
+    ),
+    Case(
+        "score-reward-calls-sys-exit",
+        lambda w: [],
+        r"reward 'exiter' called sys\.exit\(3\).*; nothing was written",
+        run=fault_rewards.score_with("exiter"),
+    ),
+    Case(
+        "score-reward-raises-keyboardinterrupt",
+        lambda w: [],
+        r"interrupted while reward 'interrupter' was scoring .*; nothing was written",
+        exit_code=130,
+        run=fault_rewards.score_with("interrupter"),
+    ),
+    Case(
+        "train-sigint-while-loading",
+        lambda w: [],
+        r"stopped by SIGINT before training started; nothing was written",
+        exit_code=130,
+        loads_model=True,
+        run=fault_lifecycle.interrupt_while_loading,
+    ),
+    Case(
+        "train-sigterm-in-long-generation",
+        lambda w: [],
+        r"stopped by SIGTERM (after step \d+|while step \d+ generated \(that step is dropped\)); checkpoint-\d+ saved",
+        exit_code=143,
+        loads_model=True,
+        timeout_s=240,
+        run=fault_lifecycle.sigterm_in_long_generation,
+    ),
+    Case(
+        "recipe-batch-beyond-memory",
+        _train("beyond-memory", algorithm={"num_generations": 10**7}, training={"per_device_batch_size": 10**7}),
+        r"training\.per_device_batch_size: 10,000,000 completions per device .* need at least [\d,.]+ GiB .* "
+        r"more than the [\d,.]+ GiB of",
+        loads_model=True,
+    ),
+    Case(
+        "checkpoint-on-a-full-disk",
+        lambda w: [],
+        r"no space left on the disk holding .*run-disk-full \(0 MiB free\) while saving; free some space, then "
+        r"--resume goes on from the last complete checkpoint, checkpoint-1",
+        loads_model=True,
+        run=fault_lifecycle.disk_full_at_a_checkpoint,
+    ),
+    Case(
+        "set-null-like-a-file",
+        lambda w: ["train", str(w.recipe("set-null")), "--set", "data.synthetic=null"],
+        r"--set data\.synthetic: must be a mapping, got null; leave the key out to keep its default",
+    ),
+    Case(
+        "yaml-null-like-set",
+        _train_text("file-null", "rewards: [math]\ndata:\n  synthetic: null\n"),
+        r"file-null\.yaml:3: data\.synthetic: must be a mapping, got null; leave the key out to keep its default",
+    ),
+    Case(
+        "score-param-float-without-dot",
+        lambda w: ["score", str(w.file("param.jsonl", SCORE_ROW)), "--reward", "math", "--param", "correct=1.0e300"],
+        r"parameter 'correct' must be float, got '1\.0e300' \(YAML reads 1\.0e300 as text; write 1\.0e\+300\)",
+    ),
+    Case(
+        "score-param-duplicate-key",
+        lambda w: ["score", str(w.file("param.jsonl", SCORE_ROW)), "--reward", "math", "--param", "x={a: 1, a: 2}"],
+        r"--param 'x=\{a: 1, a: 2\}': duplicate key 'a'",
+    ),
+    Case("data-source-is-a-directory", _data_dir, r"data\.source: .*rows-dir\.jsonl is a directory, not a file"),
+    Case(
+        "data-source-symlink-loop",
+        _data_loop,
+        r"data\.source: .*loop-a\.jsonl is a symbolic link that points back to itself \(a loop\)",
+    ),
+    Case(
+        "recipe-50-megabytes",
+        lambda w: ["train", str(w.file("huge.yaml", "rewards: [math]\n" + ("# " + "x" * 98 + "\n") * 500_000))],
+        r"huge\.yaml: larger than 1 MiB, far beyond any recipe; is this the right file\?",
+        timeout_s=30,
     ),
 ]

@@ -21,8 +21,9 @@ from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
 
 
-def _start(workspace: Workspace, args: list[str]) -> subprocess.Popen:
+def _start(workspace: Workspace, args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env.update(extra_env or {})
     return subprocess.Popen(
         [sys.executable, "-m", "gnivo_cli", *args],
         cwd=workspace.root,

@@ -30,16 +30,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 REPORT="$WORK/report.txt"
 export PYTHONUNBUFFERED=1
 
-# Install what is missing (nothing, where gnivo's own environment runs this).
-if ! python3 -c "import trl, datasets, math_verify" 2>/dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-if ! python3 -c "import importlib.metadata as m; m.version('gnivo')" 2>/dev/null; then
-    # Not editable: the installed copy carries the entry points that register the built-in rewards.
-    python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --target /tmp/site .
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
+source benchmarks/gpu_env.sh  # what the GPU machine lacks, and gnivo itself
 
 python3 - "$WORK" <<'EOF' 2>&1 | tee "$REPORT"
 import json
@@ -64,35 +55,11 @@ print("versions:", ", ".join(f"{k} {v}" for k, v in versions.items()))
 gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
 print(f"machine: {gpu}, {os.cpu_count()} CPUs, python {platform.python_version()}, tiny={tiny}")
 
-# A Qwen2.5-0.5B-shaped model with random weights, and a small byte-level BPE tokenizer (the model's
-# vocabulary stays at 151,936 so the embedding and LM head cost what they cost; ids the tokenizer does not
-# know decode to nothing).
-from tokenizers import ByteLevelBPETokenizer
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+sys.path.insert(0, "benchmarks")
+from random_qwen import save_random_qwen
 
-corpus = [f"{a} + {b} = {a + b}. The answer is \\boxed{{{a + b}}}.\n\n" for a in range(50) for b in range(20)]
-bpe = ByteLevelBPETokenizer()
-bpe.train_from_iterator(corpus, vocab_size=1000, min_frequency=1, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
-tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-tokenizer.chat_template = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-shape = dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-             num_key_value_heads=2, vocab_size=151936)
-if tiny:
-    shape = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                 num_key_value_heads=2, vocab_size=2048)
-config = Qwen2Config(**shape, max_position_embeddings=4096, tie_word_embeddings=True,
-                     eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                     bos_token_id=tokenizer.eos_token_id)
-torch.manual_seed(0)
-model = Qwen2ForCausalLM(config).to(torch.bfloat16)
-params = sum(p.numel() for p in model.parameters())
 model_dir = work / "qwen2-random"
-model.save_pretrained(model_dir)
-tokenizer.save_pretrained(model_dir)
-del model
+params = save_random_qwen(model_dir, tiny=tiny)
 print(f"model: Qwen2 architecture, random weights, {params / 1e9:.3f}B parameters, bfloat16, {model_dir}")
 
 steps = 1 if tiny else 5

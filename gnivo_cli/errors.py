@@ -24,10 +24,21 @@ class ModelNotFoundError(GnivoError):
 
 
 class TrainingInterrupted(GnivoError):
-    """SIGINT or SIGTERM stopped training after a checkpoint was saved; the run can be resumed."""
+    """SIGINT or SIGTERM stopped training: after a checkpoint was saved (the run can be resumed), or before it
+    started."""
 
-    def __init__(self, message: str, *, signum: int, step: int, output_dir: str):
+    def __init__(self, message: str, *, signum: int, step: int, output_dir: str, resumable: bool = True):
         super().__init__(message)
         self.exit_code = 128 + signum  # what a shell reports for a process ended by that signal
         self.step = step
         self.output_dir = output_dir
+        self.resumable = resumable  # False: stopped before anything was written, so a plain rerun starts it
+
+
+class Interrupted(GnivoError):
+    """Ctrl-C (SIGINT) stopped a command; what it had finished is kept (each command says what)."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = "interrupted"):
+        super().__init__(message)

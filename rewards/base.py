@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import typing
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.recipe.schema import describe_type, matches_type
+from gnivo_cli.recipe.schema import matches_type, type_problem
 from gnivo_cli.suggest import unknown_name
 
 
@@ -143,14 +144,25 @@ class RewardOutputError(GnivoError):
         self.index = index  #: the position of the offending value in the batch, where there is one
 
 
+#: The largest magnitude each precision holds: a reward must stay finite in the one its consumer uses.
+LARGEST = {"float64": sys.float_info.max, "float32": 3.4028234663852886e38}
+Precision = typing.Literal["float64", "float32"]
+
+
 def check_scores(
-    name: str, values: Any, count: int, where: typing.Callable[[int], str] = "sample {}".format
+    name: str,
+    values: Any,
+    count: int,
+    where: typing.Callable[[int], str] = "sample {}".format,
+    *,
+    precision: Precision = "float64",
 ) -> list[float | None]:
     """A reward's output as floats and Nones, or a `RewardOutputError` naming what is wrong.
 
     The one check of reward outputs, shared by training, `gnivo score` and `gnivo eval`: a list (or
     tuple, or a numpy array or torch tensor) of exactly `count` values, each a finite number (not a bool)
-    or None.
+    or None. Finite in `precision`: `gnivo score` and `gnivo eval` keep float64; training holds rewards in
+    float32 (trl's reward tensor), where 1e300 would be inf and poison the step.
     """
     if not isinstance(values, list | tuple) and callable(getattr(values, "tolist", None)):
         values = values.tolist()  # numpy arrays, torch tensors
@@ -174,6 +186,12 @@ def check_scores(
         if number is None or not math.isfinite(number):
             raise RewardOutputError(
                 f"reward {name!r} returned {value!r:.60} for {where(index)}; expected a finite number or None", index
+            )
+        if abs(number) > LARGEST[precision]:
+            raise RewardOutputError(
+                f"reward {name!r} returned {number:g} for {where(index)}, beyond the {LARGEST[precision]:.3g} that "
+                f"{precision} holds (training keeps rewards in {precision}); scale the reward down",
+                index,
             )
         checked.append(number)
     return checked
@@ -215,7 +233,7 @@ def param_problems(params_cls: type[RewardParams], values: Any, *, owner: str) -
             known = ", ".join(sorted(fields)) or "none"
             problems.append(f"{owner}: {unknown_name('parameter', str(key), fields, listed=f'known: {known}')}")
         elif not matches_type(value, hints[key]):
-            problems.append(f"{owner}: parameter {key!r} must be {describe_type(hints[key])}, got {value!r}")
+            problems.append(f"{owner}: parameter {key!r} {type_problem(value, hints[key])}")
     if problems:
         return problems
     try:

@@ -9,8 +9,8 @@ import dataclasses
 import typing
 from typing import Any
 
-from gnivo_cli.errors import GnivoError
-from rewards.base import Assessment, Reward, RewardConfigError, RewardOutputError, check_scores
+from gnivo_cli.errors import GnivoError, Interrupted
+from rewards.base import Assessment, Precision, Reward, RewardConfigError, RewardOutputError, check_scores
 
 
 def missing_columns(reward: Reward, columns: typing.Iterable[str]) -> list[str]:
@@ -38,6 +38,23 @@ class RewardCallError(GnivoError):
         super().__init__(f"reward {name!r} raised {type(error).__name__}: {error}")
 
 
+class RewardExited(GnivoError):
+    """A reward called sys.exit (or raised SystemExit): a bug in the reward, whichever sample it was on."""
+
+    def __init__(self, name: str, code: Any):
+        super().__init__(
+            f"reward {name!r} called sys.exit({code!r}); a reward returns its scores, or raises an exception for a "
+            "sample it cannot score"
+        )
+
+
+class RewardInterrupted(Interrupted):
+    """KeyboardInterrupt while a reward was scoring: Ctrl-C, or the reward raised it itself."""
+
+    def __init__(self, name: str):
+        super().__init__(f"interrupted while reward {name!r} was scoring (Ctrl-C, or a KeyboardInterrupt it raised)")
+
+
 OnError = typing.Literal["raise", "skip"]
 
 
@@ -50,6 +67,7 @@ def call_reward(
     on_error: OnError = "raise",
     where: typing.Callable[[int], str] = "sample {}".format,
     assess: bool = False,
+    precision: Precision = "float64",
 ) -> tuple[list[Assessment], int]:
     """Call `reward` on one batch as the contract says, and check what it returns.
 
@@ -58,14 +76,34 @@ def call_reward(
     When the batch call raises, each sample is scored on its own to find the ones that raise: with
     ``on_error="raise"`` the first is named in a `RewardCallError`; with ``"skip"`` each becomes None and is
     counted. Outputs that break the contract raise a `RewardOutputError` either way, and a missing column a
-    `RewardConfigError`: they are bugs in the reward or its configuration, not bad samples.
+    `RewardConfigError`: they are bugs in the reward or its configuration, not bad samples. Scores must be
+    finite in `precision` (training keeps float32). A reward that calls sys.exit raises `RewardExited`, a
+    KeyboardInterrupt during the call `RewardInterrupted`: both name the reward.
     """
-    method = reward.assess if assess else reward
     check_columns(reward, columns)
+    try:
+        return _call(reward, prompts, completions, columns, on_error, where, assess, precision)
+    except SystemExit as error:
+        raise RewardExited(reward.name, error.code) from None
+    except KeyboardInterrupt:
+        raise RewardInterrupted(reward.name) from None
+
+
+def _call(
+    reward: Reward,
+    prompts: list[Any],
+    completions: list[Any],
+    columns: dict[str, list[Any]],
+    on_error: OnError,
+    where: typing.Callable[[int], str],
+    assess: bool,
+    precision: Precision,
+) -> tuple[list[Assessment], int]:
+    method = reward.assess if assess else reward
     count = len(completions)
     try:
-        return _checked(reward.name, method(prompts, completions, **columns), count, where), 0
-    except (RewardOutputError, RewardConfigError, KeyboardInterrupt):
+        return _checked(reward.name, method(prompts, completions, **columns), count, where, precision), 0
+    except (RewardOutputError, RewardConfigError):
         raise
     except Exception as batch_error:
         assessed: list[Assessment] = []
@@ -74,8 +112,8 @@ def call_reward(
             one = {key: values[index : index + 1] for key, values in columns.items()}
             try:
                 output = method(prompts[index : index + 1], completions[index : index + 1], **one)
-                (assessment,) = _checked(reward.name, output, 1, lambda _, at=index: where(at))
-            except (RewardOutputError, RewardConfigError, KeyboardInterrupt):
+                (assessment,) = _checked(reward.name, output, 1, lambda _, at=index: where(at), precision)
+            except (RewardOutputError, RewardConfigError):
                 raise
             except Exception as error:
                 if on_error == "raise":
@@ -88,9 +126,11 @@ def call_reward(
         return assessed, skipped
 
 
-def _checked(name: str, output: Any, count: int, where: typing.Callable[[int], str]) -> list[Assessment]:
+def _checked(
+    name: str, output: Any, count: int, where: typing.Callable[[int], str], precision: Precision = "float64"
+) -> list[Assessment]:
     """What a reward or its `assess` returned, as checked assessments (scores by `check_scores`)."""
     if isinstance(output, list | tuple) and output and all(isinstance(item, Assessment) for item in output):
-        scores = check_scores(name, [item.score for item in output], count, where)
+        scores = check_scores(name, [item.score for item in output], count, where, precision=precision)
         return [dataclasses.replace(item, score=score) for item, score in zip(output, scores, strict=True)]
-    return [Assessment(score) for score in check_scores(name, output, count, where)]
+    return [Assessment(score) for score in check_scores(name, output, count, where, precision=precision)]

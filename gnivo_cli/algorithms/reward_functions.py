@@ -14,7 +14,7 @@ from typing import Any
 
 from gnivo_cli.errors import GnivoError
 from rewards.base import Reward, RewardOutputError, as_text
-from rewards.calling import OnError, RewardCallError, call_reward
+from rewards.calling import OnError, RewardCallError, RewardExited, call_reward
 
 # Keyword arguments trl passes to reward functions that are not dataset columns.
 _TRL_KWARGS = {"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"}
@@ -80,7 +80,7 @@ class TrlRewardFunction:
         columns = {k: v for k, v in kwargs.items() if k not in _TRL_KWARGS}
         try:
             assessed, skipped = call_reward(
-                self.reward, list(prompts), list(completions), columns, on_error=self.on_error
+                self.reward, list(prompts), list(completions), columns, on_error=self.on_error, precision="float32"
             )
         except RewardCallError as error:
             raise GnivoError(
@@ -89,6 +89,8 @@ class TrlRewardFunction:
             ) from error
         except RewardOutputError as error:
             raise GnivoError(f"step {step}: {error}{_sample(prompts, error.index)}") from error
+        except RewardExited as error:
+            raise GnivoError(f"step {step}: {error}") from None
         scores = [assessment.score for assessment in assessed]
         counts = dict(self.reward.metrics())
         if skipped:

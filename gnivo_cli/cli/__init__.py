@@ -8,12 +8,14 @@ also exit 1. `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import GnivoError, Interrupted
 from gnivo_cli.training.launch import record_invocation
 
 app = typer.Typer(
@@ -48,13 +50,26 @@ def _root(
 def _register() -> None:
     from gnivo_cli.cli import compare, evaluate, export, rewards, score, train
 
-    app.command("train")(train.train)
-    app.command("eval")(evaluate.evaluate)
-    app.command("score")(score.score)
+    app.command("train")(_interruptible(train.train))
+    app.command("eval")(_interruptible(evaluate.evaluate))
+    app.command("score")(_interruptible(score.score))
     app.add_typer(rewards.app, name="rewards")
-    app.command("compare")(compare.compare)
+    app.command("compare")(_interruptible(compare.compare))
     app.command("plot")(compare.plot)
     app.command("export")(export.export)
+
+
+def _interruptible(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The command, with Ctrl-C reported (Typer would turn it into a silent exit 130)."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+    return run
 
 
 _register()
@@ -68,6 +83,13 @@ def main(argv: list[str] | None = None) -> None:
         _state["debug"] = True
     try:
         app(args=args, prog_name="gnivo")
+    except Interrupted as error:
+        if _state["debug"]:
+            raise
+        from gnivo_cli.console import err_console
+
+        err_console.print(f"[yellow]{error}[/]", highlight=False, soft_wrap=True)
+        raise SystemExit(error.exit_code) from None
     except GnivoError as error:
         if _state["debug"]:
             raise

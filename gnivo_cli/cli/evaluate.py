@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import GnivoError, Interrupted
 from gnivo_cli.evaluation.settings import EvalSettings
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def evaluate(
             progress=True,
             on_warning=lambda note: err_console.print(f"[yellow]warning:[/] {escape(note)}"),
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):  # Interrupted: Ctrl-C while the reward judged, which it names
         err_console.print("[yellow]Finished batches are saved: rerun the same command to resume.[/]")
         raise
     if not Shard.from_environment().is_main:

@@ -56,19 +56,15 @@ def score(
         disable=not err_console.is_terminal,
     ) as bar:
         task = bar.add_task(f"with {reward}", total=None)
-        try:
-            summary = score_file(
-                file,
-                reward,
-                params,
-                output=output,
-                batch_size=batch_size,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-                force=force,
-            )
-        except KeyboardInterrupt:
-            err_console.print("[yellow]Scored batches are saved: rerun the same command to resume.[/]")
-            raise
+        summary = score_file(  # an interrupt says what it kept (score_file's `Interrupted`)
+            file,
+            reward,
+            params,
+            output=output,
+            batch_size=batch_size,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            force=force,
+        )
     console.print(f"[bold]{summary.reward}[/] scored {summary.input} -> [cyan]{summary.output}[/]", highlight=False)
     console.print(render_summary(summary))
 

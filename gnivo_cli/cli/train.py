@@ -53,7 +53,17 @@ def train(
     from gnivo_cli.training.launch import in_launched_worker, invocation, is_main_process, relaunch
 
     if (num_processes is not None or accelerate_config is not None) and not in_launched_worker():
-        raise typer.Exit(relaunch(invocation(), num_processes=num_processes, config_file=accelerate_config))
+        from gnivo_cli.training.run_lock import locked_for_workers
+
+        run_dir = Path(recipe.training.output_dir)
+        with locked_for_workers(run_dir, resume=resume):  # refused here at once, not in every worker
+            if resume and num_processes is not None:
+                from gnivo_cli.training import run_files
+                from gnivo_cli.training.resume import check_world_size
+
+                check_world_size(run_files.latest_checkpoint(run_dir), num_processes)
+            code = relaunch(invocation(), num_processes=num_processes, config_file=accelerate_config)
+        raise typer.Exit(code)
 
     if recipe.generation.use_vllm:
         from gnivo_cli.models.vllm_setup import missing_vllm
@@ -78,8 +88,9 @@ def train(
     except TrainingInterrupted as stopped:
         if not is_main_process():
             raise typer.Exit(stopped.exit_code) from None
-        err_console.print(f"[yellow]{stopped}[/]", highlight=False)
-        err_console.print(f"resume with: {resume_command(stopped.output_dir)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]{stopped}[/]", highlight=False, soft_wrap=True)
+        if stopped.resumable:
+            err_console.print(f"resume with: {resume_command(stopped.output_dir)}", highlight=False, soft_wrap=True)
         raise typer.Exit(stopped.exit_code) from None
     if not result.already_finished:
         _print_summary(result)

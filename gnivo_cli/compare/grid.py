@@ -28,7 +28,7 @@ from gnivo_cli.compare.plan import PlannedRun, plan_runs
 from gnivo_cli.compare.plot import plot_comparison
 from gnivo_cli.compare.run_records import load_run
 from gnivo_cli.compare.table import summary_markdown
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import GnivoError, TrainingInterrupted
 from gnivo_cli.recipe.loader import Recipe, recipe_from_dict
 from gnivo_cli.training import run_files
 
@@ -109,6 +109,8 @@ def _child_main() -> None:
         train(recipe, resume=payload["resume"], console=err_console)
     except KeyboardInterrupt:
         sys.exit(130)
+    except TrainingInterrupted as stopped:  # a signal: the parent sees an interrupt, not a failed run
+        sys.exit(stopped.exit_code)
     except GnivoError as error:
         error_file.write_text("; ".join(str(error).splitlines()) or type(error).__name__)
         sys.exit(1)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from gnivo_cli.data.synthetic_steps import StepsTask
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.jsonl import read_jsonl
+from gnivo_cli.files.paths import file_problem
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -133,8 +134,10 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
         problems.append(("data.synthetic", "only applies to a synthetic:NAME source"))
     elif _looks_like_file(section.source):
         path = Path(section.source).expanduser()
-        if not path.is_file():
+        if (problem := file_problem(path)) == "no such file":
             problems.append(("data.source", f"no such file: {section.source}"))
+        elif problem is not None:
+            problems.append(("data.source", f"{section.source} {problem}"))
         elif path.suffix not in (".jsonl", ".json"):
             problems.append(("data.source", f"{section.source}: only .jsonl and .json files are read"))
     return problems

@@ -7,8 +7,9 @@
 - `samples.rank-R.jsonl`: the samples of process R > 0 in a several-process run (see `sharding`), merged
   into `samples.jsonl` by process 0.
 
-While a run writes, it holds an exclusive lock on `samples.jsonl`: a second evaluation into the same
-folder is refused instead of writing every sample a second time.
+While a run writes, it holds the folder's lock (`gnivo.lock`, see `gnivo_cli.files.locking`): a second
+evaluation into the same folder is refused, naming the one that writes, instead of writing every sample a
+second time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
 from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.jsonl import complete_lines
+from gnivo_cli.files.locking import LOCK_FILE, ExclusiveLock, Holder
 
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"
@@ -41,30 +43,28 @@ class RunStore:
         self.results_path = self.directory / RESULTS_FILE
         self.run_path = self.directory / RUN_FILE
         self._handle: Any = None
+        self._lock: ExclusiveLock | None = None
 
     def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._handle is not None:
-            self._handle.close()  # releases the lock
-            self._handle = None
-
-    def _lock(self) -> None:
-        self._handle = self.samples_path.open("ab")
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer assumed
-            return
-        try:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
             self._handle.close()
             self._handle = None
-            raise GnivoError(
-                f"{self.directory}: another `gnivo eval` is writing to this folder; "
-                "wait for it to finish, or use another --output-dir"
-            ) from None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _take_lock(self) -> None:
+        from gnivo_cli.training.launch import command_text
+
+        def busy(holder: Holder | None) -> str:
+            who = holder.describe() if holder else "another `gnivo eval`"
+            return f"{self.directory}: {who} is writing to this folder; wait for it, or use another --output-dir"
+
+        self._lock = ExclusiveLock(self.directory / LOCK_FILE, command=command_text(), busy=busy).acquire()
+        self._handle = self.samples_path.open("ab")
 
     def open(self, fingerprint: dict[str, Any]) -> dict[SampleKey, dict[str, Any]]:
         """Check that the folder holds no samples of other settings, record ours, and return the samples
@@ -72,7 +72,7 @@ class RunStore:
         if self.directory.exists() and not self.directory.is_dir():
             raise GnivoError(f"{self.directory}: exists and is not a folder")
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock()
+        self._take_lock()
         self.merge_shards()  # left by a killed several-process run
         rows = self._read_samples()
         if rows:

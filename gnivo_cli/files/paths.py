@@ -1,7 +1,11 @@
-"""Checks on output paths, so a bad `-o` is one clear line before any work rather than a traceback after it."""
+"""Checks on paths, so a bad `-o` or data path is one clear line before any work rather than a traceback after
+it, and a full disk is said to be one."""
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
 from pathlib import Path
 
 from gnivo_cli.errors import GnivoError
@@ -30,3 +34,42 @@ def _check_parents(path: Path, option: str) -> None:
             if not parent.is_dir():
                 raise GnivoError(f"{option} {path}: {parent} is a file, not a directory")
             return
+
+
+def file_problem(path: Path) -> str | None:
+    """Why `path` is not a file that can be read (a folder, a symlink loop, a dangling link, missing), or None."""
+    path = Path(path)
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "is a directory, not a file"
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except (OSError, RuntimeError) as error:  # ELOOP (RuntimeError before Python 3.13), or a missing target
+            if isinstance(error, RuntimeError) or getattr(error, "errno", None) == errno.ELOOP:
+                return "is a symbolic link that points back to itself (a loop)"
+            return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+    if path.exists():
+        return "is not a regular file"
+    return "no such file"
+
+
+#: How torch reports a failed write (its zip writer loses the errno): "unexpected pos 5120 vs 5012", ...
+_TORCH_WRITE_FAILURES = ("unexpected pos", "PytorchStreamWriter failed", "file write failed")
+
+
+def disk_full_message(error: BaseException, path: Path) -> str | None:
+    """One line for a write that failed because the disk holding `path` is full, or None for other errors."""
+    full = isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    write_failed = isinstance(error, RuntimeError) and any(text in str(error) for text in _TORCH_WRITE_FAILURES)
+    if not (full or write_failed):
+        return None
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        free = None
+    if write_failed and free is not None and free > 2**30:
+        return None  # plenty of room: the write failed for another reason
+    left = f" ({free / 2**20:.0f} MiB free)" if free is not None else ""
+    return f"no space left on the disk holding {path}{left}"

@@ -1,7 +1,8 @@
 """Recipe checks that need the loaded model: run right after it loads, before training starts.
 
-Without them a LoRA target that names no module fails deep inside peft, and prompts plus `max_new_tokens`
-longer than the model's context generate past the positions it was trained on.
+Without them a LoRA target that names no module fails deep inside peft, prompts plus `max_new_tokens`
+longer than the model's context generate past the positions it was trained on, and a batch that cannot
+fit in memory (`gnivo_cli.models.memory`) fails, or swaps for hours, inside generation.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from gnivo_cli.models.memory import memory_problem
 from gnivo_cli.recipe.loader import Recipe, recipe_error_at
 
 ALL_LINEAR = "all-linear"
@@ -20,10 +22,13 @@ def check_against_model(recipe: Recipe, model: Any, tokenizer: Any, dataset: Any
         problem = lora_target_problem(recipe.lora.target_modules, [name for name, _ in model.named_modules()])
         if problem:
             raise recipe_error_at(recipe, "lora.target_modules", problem)
+    longest = longest_prompt(tokenizer, dataset)
+    problem = memory_problem(recipe, model, longest)
+    if problem:
+        raise recipe_error_at(recipe, "training.per_device_batch_size", problem)
     context = context_length(model)
     if context is None:
         return
-    longest = longest_prompt(tokenizer, dataset)
     needed = longest + recipe.generation.max_new_tokens
     if needed > context:
         raise recipe_error_at(

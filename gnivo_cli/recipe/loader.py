@@ -65,6 +65,9 @@ class Recipe:
         return recipe_from_dict(apply_overrides(self.to_dict(), overrides), source=self.source)
 
 
+#: A recipe is a few dozen lines; a file beyond this is not one, and parsing it could take minutes.
+MAX_RECIPE_BYTES = 2**20
+
 _SECTIONS: dict[str, type] = {
     "model": ModelSection,
     "lora": LoraSection,
@@ -79,9 +82,15 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Read, override and validate a recipe file. Raises `RecipeError` listing every problem."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # no more than the cap: a huge file is refused without reading it all
+            data = handle.read(MAX_RECIPE_BYTES + 1)
     except OSError as error:
         raise RecipeError([f"cannot read recipe: {error.strerror or error}"], source=str(path)) from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise RecipeError(
+            [f"larger than {MAX_RECIPE_BYTES // 2**20} MiB, far beyond any recipe; is this the right file?"],
+            source=str(path),
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

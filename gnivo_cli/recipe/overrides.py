@@ -16,18 +16,25 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
     result = copy.deepcopy(raw)
     for override in overrides:
-        key, sep, text = override.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise RecipeError([f"--set {override!r}: expected key.path=value"])
-        try:
-            value = yaml.load(text, Loader=RecipeLoader)  # a SafeLoader
-        except StrictYAMLError as error:
-            raise RecipeError([f"--set {override!r}: {error.problem}"]) from None
-        except yaml.YAMLError:
-            value = text  # an unparsable value is taken as a plain string; type checks follow
+        key, value = parse_assignment(override, "--set", "key.path=value")
         _set_path(result, key, value, override)
     return result
+
+
+def parse_assignment(item: str, option: str, form: str) -> tuple[str, Any]:
+    """One `key=value` of the command line (`--set` for recipes, `--param` for `gnivo score`): the value read
+    as a recipe reads it (strict YAML: no repeated keys, no aliases); text that is not YAML stays text, and
+    the type check that follows says what was expected."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise RecipeError([f"{option} {item!r}: expected {form}"])
+    try:
+        return key, yaml.load(text, Loader=RecipeLoader)  # a SafeLoader
+    except StrictYAMLError as error:
+        raise RecipeError([f"{option} {item!r}: {error.problem}"]) from None
+    except yaml.YAMLError:
+        return key, text
 
 
 def _set_path(tree: dict[str, Any], key: str, value: Any, override: str) -> None:

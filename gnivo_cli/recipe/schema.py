@@ -115,15 +115,21 @@ def value_problem(value: Any, spec: dataclasses.Field | None = None) -> str | No
 
 def type_problem(value: Any, hint: Any) -> str:
     """The message for a value of the wrong type, with a hint where YAML read a number as text."""
+    if value is None:  # YAML's null, also from an empty value (`key:`); the same in a file and in --set
+        return f"must be {describe_type(hint)}, got null; leave the key out to keep its default"
     message = f"must be {describe_type(hint)}, got {value!r}"
     if isinstance(value, str) and _wants_float(hint):
         try:
             number = float(value)
         except ValueError:
             return message
-        mantissa, _, exponent = value.lower().partition("e")
-        if exponent and "." not in mantissa:
-            return f"{message} (YAML reads {value} as text; write {mantissa}.0e{exponent})"
+        if not math.isfinite(number):
+            return message
+        mantissa, _, exponent = value.strip().lower().partition("e")
+        if exponent:  # YAML 1.1 floats need a dot in the mantissa and a sign in the exponent
+            mantissa = mantissa if "." in mantissa else f"{mantissa}.0"
+            exponent = exponent if exponent[:1] in ("+", "-") else f"+{exponent}"
+            return f"{message} (YAML reads {value} as text; write {mantissa}e{exponent})"
         return f"{message} (YAML reads it as text; write {number!r})"
     return message
 

@@ -7,8 +7,8 @@
 - ``OUT``: replaced only when every row is scored. An existing OUT that is not a scored copy of this
   input (for example an unrelated file) is refused unless forced.
 
-While a run writes, it holds an exclusive lock on ``OUT.partial``: a second run into the same output
-is refused instead of interleaving rows.
+While a run writes, it holds the lock ``OUT.lock`` (`gnivo_cli.files.locking`): a second run into the same
+output is refused, naming the one that writes, instead of interleaving rows.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.atomic import write_json_atomic
 from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.files.jsonl import complete_lines
+from gnivo_cli.files.locking import ExclusiveLock, Holder
+from gnivo_cli.training.launch import command_text
 
 Rows = Callable[[], Iterator[dict[str, Any]]]
 
@@ -33,6 +35,7 @@ class ScoreOutput:
         self.out, self.source, self.identity = out, source, identity
         self.partial = out.with_name(out.name + ".partial")
         self.meta = out.with_name(out.name + ".partial.json")
+        self.lock_path = out.with_name(out.name + ".lock")
         self.resumed = 0
         self.resumed_scores: list[float | None] = []
         self._handle: IO[str] | None = None
@@ -46,15 +49,19 @@ class ScoreOutput:
                 "choose another --output, or pass --force to overwrite it"
             )
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.partial.open("a+", encoding="utf-8")
-        try:
-            _lock(handle, self.partial)
-            self._handle = handle
-            self._resume(force, read_input)
-            yield self
-        finally:
-            handle.close()  # also releases the lock
-            self._handle = None
+        with ExclusiveLock(self.lock_path, command=command_text(), busy=self._busy):
+            handle = self.partial.open("a+", encoding="utf-8")
+            try:
+                self._handle = handle
+                self._resume(force, read_input)
+                yield self
+            finally:
+                handle.close()
+                self._handle = None
+
+    def _busy(self, holder: Holder | None) -> str:
+        who = holder.describe() if holder else "another `gnivo score`"
+        return f"{self.out}: {who} is writing this output; wait for it to finish"
 
     def _check_paths(self) -> None:
         for path in (self.out, self.partial):
@@ -117,24 +124,14 @@ class ScoreOutput:
         os.replace(self.partial, self.out)
         self.meta.unlink(missing_ok=True)
 
-    def kept(self, done: int) -> str:
-        """The end of an error message: where the rows scored so far are, or nothing when there are none."""
+    def kept(self, done: int, cause: str = "the error") -> str:
+        """The end of an error message: where the rows scored so far are; where there are none, the partial
+        files go (nothing to resume from) and it says nothing was written."""
         if done == 0:
             self.partial.unlink(missing_ok=True)
             self.meta.unlink(missing_ok=True)
-            return ""
-        return f" ({done} rows scored before the error are in {self.partial}; rerun the same command to resume)"
-
-
-def _lock(handle: IO[str], path: Path) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no advisory locks, one writer assumed
-        return
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise GnivoError(f"{path}: another `gnivo score` is writing this output; wait for it to finish") from None
+            return "; nothing was written"
+        return f" ({done} rows scored before {cause} are in {self.partial}; rerun the same command to resume)"
 
 
 def _matching_prefix(text: str, read_input: Rows) -> list[dict[str, Any]] | None:

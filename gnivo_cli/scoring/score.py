@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gnivo_cli.errors import GnivoError
+from gnivo_cli.errors import GnivoError, Interrupted
 from gnivo_cli.files.jsonl import iter_jsonl
 
 REQUIRED_FIELDS = ("prompt", "completion")
@@ -60,19 +60,14 @@ def default_output(path: Path) -> Path:
 
 
 def parse_params(items: list[str] | None) -> dict[str, Any]:
-    """``["timeout=5", "fallbacks=[answer_is]"]`` -> ``{"timeout": 5, "fallbacks": ["answer_is"]}`` (YAML values)."""
-    import yaml
+    """``["timeout=5", "fallbacks=[answer_is]"]`` -> ``{"timeout": 5, "fallbacks": ["answer_is"]}``, each value
+    read as a recipe's `--set` reads it."""
+    from gnivo_cli.recipe.overrides import parse_assignment
 
     params: dict[str, Any] = {}
     for item in items or []:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise GnivoError(f"--param {item!r}: expected key=value, e.g. --param timeout=5")
-        try:
-            params[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            params[key] = text  # not YAML: a plain string; the reward's type check follows
+        key, value = parse_assignment(item, "--param", "key=value, e.g. --param timeout=5")
+        params[key] = value
     return params
 
 
@@ -112,8 +107,10 @@ def score_file(
     is not a scored copy of this input is refused unless `force`.
     """
     path = Path(path)
-    if not path.is_file():
-        raise GnivoError(f"{path}: no such file")
+    from gnivo_cli.files.paths import file_problem
+
+    if (problem := file_problem(path)) is not None:
+        raise GnivoError(f"{path}: {problem}")
     if batch_size < 1:
         raise GnivoError(f"batch size must be >= 1, got {batch_size}")
     out = Path(output) if output is not None else default_output(path)
@@ -172,6 +169,10 @@ def _score(
                 done += _score_batch(reward, batch, sink, scores, metrics, path)
                 if progress:
                     progress(done, total)
+        except Interrupted as error:  # Ctrl-C, also inside the reward (which it names)
+            raise Interrupted(f"{error}{sink.kept(done, 'the interrupt')}") from None
+        except KeyboardInterrupt:
+            raise Interrupted(f"interrupted{sink.kept(done, 'the interrupt')}") from None
         except GnivoError as error:
             raise GnivoError(f"{error}{sink.kept(done)}") from error
         except Exception as error:

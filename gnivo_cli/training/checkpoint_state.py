@@ -1,4 +1,4 @@
-"""What a checkpoint must carry beyond trl's own state, and stopping cleanly on a signal.
+"""What a checkpoint must carry beyond trl's own state, and stopping cleanly after a signal.
 
 trl/transformers checkpoints hold the weights, optimizer, scheduler and the global RNGs. A resumed gnivo
 run also needs its counters (samples and tokens generated, reward counters: `gnivo compare` budgets on
@@ -10,17 +10,16 @@ checkpoint as complete.
 from __future__ import annotations
 
 import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
+from gnivo_cli.errors import TrainingInterrupted
 from gnivo_cli.files.atomic import write_json_atomic
 from gnivo_cli.files.json_file import read_json_object
 from gnivo_cli.training import run_files
+from gnivo_cli.training.stopping import StopRequest, signal_name
 
 
 def _generators(trainer: Any) -> dict[str, Any]:
@@ -60,6 +59,7 @@ def capture_counters(trainer: Any, step: int) -> dict[str, Any]:
         "tokens_generated": int(getattr(trainer, "tokens_generated", 0)),
         "timings": dict(getattr(trainer, "timings", {})),
         "reward_counters": {f.__name__: dict(f.counters) for f in _reward_functions(trainer)},
+        "world_size": trainer.accelerator.num_processes if hasattr(trainer, "accelerator") else 1,
     }
 
 
@@ -97,17 +97,27 @@ class GracefulStop(TrainerCallback):
 
     With `num_iterations` > 1 it stops after the last pass over the generated batch, where a checkpoint
     resumes exactly (the batch itself is not saved). With several processes the request is shared at each
-    step end, so all of them stop after the same step, whichever process the signal reached first.
+    step end, so all of them stop after the same step, whichever process the signal reached first. The
+    request itself (`gnivo_cli.training.stopping`) is recorded from the run's start.
     """
 
-    def __init__(self, trainer: Any = None) -> None:
+    def __init__(self, trainer: Any = None, request: StopRequest | None = None) -> None:
+        self.request = request or StopRequest()
+        self.random_state: dict[str, Any] | None = None
         self.trainer = trainer
-        self.signal: int | None = None
-        self.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
+        self.steps_per_batch = self.request.steps_per_batch = steps_per_batch(getattr(trainer, "args", None))
+
+    @property
+    def signal(self) -> int | None:
+        return self.request.signal
+
+    @signal.setter
+    def signal(self, value: int | None) -> None:
+        self.request.signal = value
 
     @property
     def requested(self) -> bool:
-        return self.signal is not None
+        return self.request.requested
 
     def _anyone_requested(self) -> bool:
         accelerator = getattr(self.trainer, "accelerator", None)
@@ -119,6 +129,9 @@ class GracefulStop(TrainerCallback):
         return bool(accelerator.reduce(flag, reduction="sum").item() > 0)
 
     def on_step_end(self, args, state, control, **kwargs):
+        if getattr(self.trainer, "accelerator", None) is not None and self.trainer.accelerator.num_processes == 1:
+            # What a checkpoint of this step holds; saved instead if the next step's generation is dropped.
+            self.random_state = capture_random_state(self.trainer)
         if self._anyone_requested() and state.global_step % self.steps_per_batch == 0:
             if self.signal is None:
                 self.signal = signal.SIGTERM  # another process was asked to stop
@@ -127,36 +140,68 @@ class GracefulStop(TrainerCallback):
         return control
 
 
-@contextmanager
-def stop_on_signals(stop: GracefulStop, announce: Callable[[str], None]) -> Iterator[None]:
-    """SIGINT/SIGTERM ask `stop` to finish the step and save; a second one interrupts at once.
+def capture_random_state(trainer: Any) -> dict[str, Any]:
+    """Every random stream a checkpoint saves: Python's, numpy's, torch's (CPU, CUDA) and the trainer's own."""
+    import random
 
-    In a process started by a launcher (torchrun, accelerate), further signals are ignored: the launcher
-    forwards the terminal's Ctrl-C to its workers a second time within milliseconds, and kills them
-    itself when a user insists.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed in the main thread
-        return
-    from gnivo_cli.training.launch import in_launched_worker, is_main_process
+    import numpy as np
+    import torch
 
-    launched = in_launched_worker()
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "cpu": torch.random.get_rng_state(),
+        "trainer": {name: g.get_state() for name, g in _generators(trainer).items()},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.random.get_rng_state_all()
+    return state
 
-    def handle(signum: int, frame: Any) -> None:
-        if stop.requested:
-            if launched:
-                return
-            raise KeyboardInterrupt
-        stop.signal = signum
-        if is_main_process():
-            name = signal.Signals(signum).name
-            again = "" if launched else " (press Ctrl-C again to stop at once)"
-            what = "this step" if stop.steps_per_batch == 1 else "the passes over this generated batch"
-            announce(f"{name}: finishing {what} and saving a checkpoint{again}")
 
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+def save_checkpoint_before_dropped_step(trainer: Any, stop: GracefulStop) -> bool:
+    """After a dropped step (`GenerationAbandoned`), save the checkpoint of the step before it, as it was when
+    that step ended, so a resume repeats the run exactly. False where there is nothing to save (no step
+    trained yet, or that checkpoint exists)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    step = trainer.state.global_step
+    if step == 0 or run_files.is_complete_checkpoint(run_files.checkpoint_dir(trainer.args.output_dir, step)):
+        return False
+    saved = stop.random_state
+    if saved is not None:
+        random.setstate(saved["python"])
+        np.random.set_state(saved["numpy"])
+        torch.random.set_rng_state(saved["cpu"])
+        if "cuda" in saved:
+            torch.cuda.random.set_rng_state_all(saved["cuda"])
+        for name, generator in _generators(trainer).items():
+            if name in saved["trainer"]:
+                generator.set_state(saved["trainer"][name])
+    trainer._save_checkpoint(trainer.model, trial=None)
+    trainer.callback_handler.on_save(trainer.args, trainer.state, trainer.control)  # gnivo's part, last
+    return True
+
+
+def interruption(trainer: Any, stop: GracefulStop, dropped: int | None, output_dir: str) -> TrainingInterrupted | None:
+    """The error that ends a stopped run (None where the run finished): after a step, or with a dropped one."""
+    step = trainer.state.global_step
+    name = signal_name(stop.signal)
+    if dropped is not None:
+        kept = f"checkpoint-{step} saved" if step else "no step was trained yet, so a resume starts at step 0"
+        return TrainingInterrupted(
+            f"stopped by {name} while step {dropped} generated (that step is dropped); {kept}",
+            signum=stop.signal or signal.SIGINT,
+            step=step,
+            output_dir=output_dir,
+        )
+    if stop.requested and step < trainer.state.max_steps:
+        return TrainingInterrupted(
+            f"stopped by {name} after step {step}; checkpoint-{step} saved",
+            signum=stop.signal,
+            step=step,
+            output_dir=output_dir,
+        )
+    return None

@@ -124,3 +124,9 @@ def relaunch(gnivo_args: list[str], *, num_processes: int | None, config_file: P
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 128 + received[0] if received and code != 0 else code
+
+
+def command_text(limit: int = 120) -> str:
+    """The `gnivo` command this process runs for the user, as lock files and messages show it, shortened."""
+    text = shlex.join(["gnivo", *(original_command(invocation()) or sys.argv[1:])])
+    return text if len(text) <= limit else text[: limit - 3] + "..."

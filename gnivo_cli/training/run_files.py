@@ -10,6 +10,7 @@
     checkpoint-N/      trainer checkpoints; complete once `gnivo_state.json` is in it (written last)
     final/             the trained adapter or model, with gnivo's model card (README.md)
     summary.json       written once the run has finished
+    gnivo.lock         held while a `gnivo train` writes the run (who holds it); a kill -9 may leave it, harmless
 
 metrics.jsonl, eval.jsonl and completions.jsonl are appended as training goes and carry a `step` column;
 a resumed run cuts their rows past the step it resumes from (`gnivo_cli.training.resume`).
@@ -19,6 +20,7 @@ Reads only files: no torch, so `gnivo plot` and `gnivo compare` stay light.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -118,6 +120,40 @@ def read_recipe(run_dir: Path, *, why: str = "") -> dict[str, Any] | None:
         return None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise GnivoError(f"{path}: not valid YAML ({error})" + (f"; {why}" if why else "")) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(error, "problem", None) or getattr(error, "reason", None) or type(error).__name__
+        raise GnivoError(f"{where}: not valid YAML ({problem})" + (f"; {why}" if why else "")) from None
     return data if isinstance(data, dict) else None
+
+
+#: The first line of the recipe.yaml gnivo writes; the hash (of the rest) tells gnivo's own file from anyone else's.
+_RECIPE_HEADER = "# gnivo train wrote this recipe (sha256 {digest}); the run's record of its experiment"
+_HEADER_PATTERN = re.compile(r"^# gnivo train wrote this recipe \(sha256 ([0-9a-f]{16})\)")
+
+
+def recipe_text(body: str) -> str:
+    """recipe.yaml as gnivo writes it: a header line that identifies it, then the YAML."""
+    return _RECIPE_HEADER.format(digest=_digest(body)) + "\n" + body
+
+
+def recipe_origin(run_dir: Path) -> str | None:
+    """Whose recipe.yaml `run_dir` holds: "gnivo" (as gnivo wrote it), "edited" (gnivo's, changed since),
+    "foreign" (not gnivo's: no header), or None where there is none."""
+    path = Path(run_dir) / RECIPE_FILE
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return "foreign"
+    header, _, body = text.partition("\n")
+    match = _HEADER_PATTERN.match(header)
+    if match is None:
+        return "foreign"
+    return "gnivo" if match.group(1) == _digest(body) else "edited"
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from gnivo_cli.algorithms.table import SHARED_KEYS, get_algorithm
-from gnivo_cli.errors import TrainingInterrupted
-from gnivo_cli.files.atomic import write_json_atomic, write_text_atomic
+from gnivo_cli.errors import GnivoError
+from gnivo_cli.files.atomic import write_text_atomic
+from gnivo_cli.files.json_file import read_json_object
+from gnivo_cli.files.paths import disk_full_message
 from gnivo_cli.recipe.loader import Recipe
-from gnivo_cli.training import run_files
+from gnivo_cli.training import run_files, summary
 
 
 @dataclass
@@ -166,100 +168,124 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> TrainResult:
     """Train with a validated recipe. `console` (rich) shows live progress; None trains quietly.
 
-    SIGINT/SIGTERM end the current step, save a checkpoint and raise `TrainingInterrupted`.
+    The run directory is locked for the whole run (`gnivo_cli.training.run_lock`). SIGINT/SIGTERM while
+    training end the current step, save a checkpoint and raise `TrainingInterrupted`; before training
+    starts they stop it at once, with nothing written, and raise it too.
     """
+    from gnivo_cli.training.launch import process_place
     from gnivo_cli.training.resume import apply_plan, plan_start, record_resume
+    from gnivo_cli.training.run_lock import locked_run_dir
+    from gnivo_cli.training.stopping import StopRequest, stop_on_signals
 
-    quiet_library_warnings()
-    output_dir = Path(recipe.training.output_dir)
-    plan = plan_start(recipe, output_dir, resume)
-    for note in plan.notes:
-        _say(console, note)
-    if plan.finished:
-        return _finished_result(output_dir)
+    # Absolute: a reward (or anything else) that changes the working directory cannot move where the run goes.
+    output_dir = Path(recipe.training.output_dir).absolute()
+    stop = StopRequest()
+    with stop_on_signals(stop, lambda message: _say(console, message)), locked_run_dir(output_dir, resume=resume):
+        try:
+            quiet_library_warnings()
+            plan = plan_start(recipe, output_dir, resume, world_size=process_place()[1])
+            for note in plan.notes:
+                _say(console, note)
+            if not plan.finished:
+                started = time.perf_counter()
+                trainer, _ = build_trainer(recipe, output_dir, console=console)
+            if stop.requested:  # the interrupt was swallowed by a library while it loaded
+                raise KeyboardInterrupt
+            # From the first write on, a signal finishes what is under way instead of interrupting it.
+            stop.committed = True
+        except KeyboardInterrupt:
+            raise stop.before_start(recipe.training.output_dir, resumable=resume) from None
+        if plan.finished:
+            return _finished_result(recipe, output_dir, plan)
+        if trainer.accelerator.is_main_process:
+            apply_plan(plan, output_dir)
+            write_text_atomic(output_dir / run_files.RECIPE_FILE, run_files.recipe_text(recipe.to_yaml()))
+            if plan.resumed:
+                record_resume(plan, output_dir)
+        trainer.accelerator.wait_for_everyone()
+        try:
+            _run(trainer, plan, stop, recipe)
+            final_dir = output_dir / run_files.FINAL_DIR
+            trainer.save_model(str(final_dir))
+            if trainer.accelerator.is_main_process:
+                trainer.processing_class.save_pretrained(str(final_dir))
+        except (OSError, RuntimeError) as error:
+            if (full := disk_full_message(error, output_dir)) is None:
+                raise
+            saved = run_files.latest_checkpoint(output_dir)
+            since = f"the last complete checkpoint, {saved.name}" if saved else "step 0 (no complete checkpoint)"
+            raise GnivoError(f"{full} while saving; free some space, then --resume goes on from {since}") from error
+        return _finish(recipe, trainer, output_dir, time.perf_counter() - started)
 
-    started = time.perf_counter()
-    trainer, _ = build_trainer(recipe, output_dir, console=console)
-    # Nothing is written before the model, data and rewards have loaded: a failed start leaves no trace.
-    if trainer.accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        apply_plan(plan, output_dir)
-        write_text_atomic(output_dir / run_files.RECIPE_FILE, recipe.to_yaml())
-        if plan.resumed:
-            record_resume(plan, output_dir)
-    trainer.accelerator.wait_for_everyone()
-    _run(trainer, plan, console)
-    final_dir = output_dir / run_files.FINAL_DIR
-    trainer.save_model(str(final_dir))
-    if trainer.accelerator.is_main_process:
-        trainer.processing_class.save_pretrained(str(final_dir))
 
-    from gnivo_cli.compare.curves import final_reward
-    from gnivo_cli.compare.run_records import load_run
-    from gnivo_cli.training.callbacks import BOXED_CORRECT_SHARE, peak_memory_mb
+def _finish(recipe: Recipe, trainer: Any, output_dir: Path, seconds: float) -> TrainResult:
+    from gnivo_cli.training.callbacks import peak_memory_mb
 
-    run = load_run(output_dir) if trainer.accelerator.is_main_process else None
+    main = trainer.accelerator.is_main_process
+    reward, share = summary.final_values(output_dir) if main else (None, None)
     result = TrainResult(
         output_dir=output_dir,
         steps=trainer.state.global_step,
-        total_time=time.perf_counter() - started,
+        total_time=seconds,
         timings=trainer.timing_breakdown(),
-        final_reward=final_reward(run) if run else None,
-        final_boxed_correct_share=final_reward(run, BOXED_CORRECT_SHARE) if run else None,
+        final_reward=reward,
+        final_boxed_correct_share=share,
         peak_memory_mb=round(peak_memory_mb(), 1),
     )
-    if trainer.accelerator.is_main_process:
-        _write_summary(recipe, result, trainer)
+    if main:
         from gnivo_cli.training.model_card import write_model_card
 
-        write_model_card(output_dir, final_dir, "adapter" if recipe.lora.enabled else "full")
+        summary.write_summary(output_dir, summary.trainer_summary(recipe, trainer, result))
+        write_model_card(output_dir, output_dir / run_files.FINAL_DIR, "adapter" if recipe.lora.enabled else "full")
     return result
 
 
-def _run(trainer: Any, plan: Any, console: Any) -> None:
+def _run(trainer: Any, plan: Any, request: Any, recipe: Recipe) -> None:
     """trainer.train, resumed where the plan says, stopping cleanly on SIGINT/SIGTERM."""
-    from gnivo_cli.training.checkpoint_state import GracefulStop, restore_checkpoint_state, stop_on_signals
+    from gnivo_cli.algorithms.baselines import GenerationAbandoned
+    from gnivo_cli.training.checkpoint_state import (
+        GracefulStop,
+        interruption,
+        restore_checkpoint_state,
+        save_checkpoint_before_dropped_step,
+    )
 
-    stop = GracefulStop(trainer)
+    stop = GracefulStop(trainer, request)
     trainer.add_callback(stop)
+    trainer.gnivo_stop = request  # a stop request also ends a long generation early
     if plan.checkpoint is not None:
         restore_checkpoint_state(trainer, plan.checkpoint)
+    dropped = None
     try:
-        with stop_on_signals(stop, lambda message: _say(console, message)):
-            trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+        trainer.train(resume_from_checkpoint=str(plan.checkpoint) if plan.checkpoint else None)
+    except GenerationAbandoned as abandoned:
+        dropped = abandoned.step
+        save_checkpoint_before_dropped_step(trainer, stop)
     finally:
         for callback in trainer.callback_handler.callbacks:
             getattr(callback, "close", lambda: None)()  # restores the terminal (cursor) on any exit
         for function in trainer.gnivo_reward_functions:
             function.reward.close()
-    if stop.requested and trainer.state.global_step < trainer.state.max_steps:
-        step = trainer.state.global_step
-        raise TrainingInterrupted(
-            f"stopped by {signal_name(stop.signal)} after step {step}; checkpoint-{step} saved",
-            signum=stop.signal,
-            step=step,
-            output_dir=trainer.args.output_dir,
-        )
+    error = interruption(trainer, stop, dropped, recipe.training.output_dir)
+    if error is not None:
+        raise error
 
 
-def signal_name(signum: int | None) -> str:
-    import signal
+def _finished_result(recipe: Recipe, output_dir: Path, plan: Any) -> TrainResult:
+    from gnivo_cli.training.launch import is_main_process
 
-    return signal.Signals(signum).name if signum else "a signal"
-
-
-def _finished_result(output_dir: Path) -> TrainResult:
-    from gnivo_cli.files.json_file import read_json_object
-
-    summary = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none") or {}
+    if plan.rebuild_from is not None and is_main_process():
+        record = summary.finish_from_checkpoint(recipe, output_dir, plan.rebuild_from)
+    else:
+        record = read_json_object(output_dir / run_files.SUMMARY_FILE, invalid="none") or {}
     return TrainResult(
         output_dir=output_dir,
-        steps=int(summary.get("steps", 0)),
+        steps=int(record.get("steps", 0)),
         total_time=0.0,
-        timings=summary.get("timings", {}),
-        final_reward=summary.get("final_reward"),
-        final_boxed_correct_share=summary.get("final_boxed_correct_share"),
-        peak_memory_mb=summary.get("peak_memory_mb"),
+        timings=record.get("timings", {}),
+        final_reward=record.get("final_reward"),
+        final_boxed_correct_share=record.get("final_boxed_correct_share"),
+        peak_memory_mb=record.get("peak_memory_mb"),
         already_finished=True,
     )
 
@@ -278,32 +304,3 @@ def quiet_library_warnings() -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # weight loading/saving bars would break the live display
-
-
-def _example_prompt(trainer: Any) -> Any:
-    """The first training prompt, as the model saw it (chat messages, or text)."""
-    dataset = getattr(trainer, "train_dataset", None)
-    return dataset[0].get("prompt") if dataset is not None and len(dataset) else None
-
-
-def _write_summary(recipe: Recipe, result: TrainResult, trainer: Any) -> None:
-    counters: dict[str, float] = {}
-    for function in trainer.gnivo_reward_functions:
-        for key, value in function.counters.items():
-            counters[f"{function.__name__}/{key}"] = value
-    summary = {
-        "algorithm": recipe.algorithm.name,
-        "seed": recipe.training.seed,
-        "steps": result.steps,
-        "total_time": round(result.total_time, 2),
-        "timings": {k: round(v, 2) for k, v in result.timings.items()},
-        "samples_generated": trainer.samples_generated,
-        "tokens_generated": trainer.tokens_generated,
-        "final_reward": result.final_reward,
-        "peak_memory_mb": result.peak_memory_mb,
-        "reward_counters": counters,
-        "example_prompt": _example_prompt(trainer),  # the model card's usage snippet asks it
-    }
-    if result.final_boxed_correct_share is not None:
-        summary["final_boxed_correct_share"] = result.final_boxed_correct_share
-    write_json_atomic(result.output_dir / run_files.SUMMARY_FILE, summary)

@@ -298,15 +298,15 @@ def test_resume_is_keyed_on_the_weights_not_the_path(tmp_path, aime24, tiny_mode
 
 
 def test_two_evaluations_into_one_folder_are_refused(tmp_path, aime24, tiny_model_dir):
-    import fcntl
+    from gnivo_cli.files.locking import LOCK_FILE, ExclusiveLock
 
     common = dict(model=str(tiny_model_dir), pass_at=[3], data=aime24, limit=3, output_dir=tmp_path)
     evaluate("aime24", generator=ScriptedGenerator(_script()), **common)
     before = (tmp_path / "samples.jsonl").read_text()
-    with (tmp_path / "samples.jsonl").open("ab") as running:  # what a running evaluation holds
-        fcntl.flock(running.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(GnivoError, match="another `gnivo eval` is writing to this folder"):
-            evaluate("aime24", generator=ScriptedGenerator(_script()), **common)
+    held = ExclusiveLock(tmp_path / LOCK_FILE, command="gnivo eval first", busy=str)  # what a running one holds
+    refused = pytest.raises(GnivoError, match=r"`gnivo eval first` \(pid \d+, started .*\) is writing to this folder")
+    with held, refused:
+        evaluate("aime24", generator=ScriptedGenerator(_script()), **common)
     assert (tmp_path / "samples.jsonl").read_text() == before
     evaluate("aime24", generator=ScriptedGenerator(_script()), **common)  # released: resumes as before
 

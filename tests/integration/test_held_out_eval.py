@@ -66,13 +66,15 @@ def test_a_run_with_held_out_evaluation_trains_the_same_weights(tmp_path, tiny_m
 
 
 class StopAt(TrainerCallback):
-    """Sends this process SIGINT during step `step`, as Ctrl-C would: gnivo finishes the step and saves."""
+    """Sends this process SIGINT as step `step` ends (its loss and update done), as Ctrl-C would: gnivo saves
+    that step and stops. (A Ctrl-C while a step generates drops that step instead: tests/integration/
+    test_stopping.py.)"""
 
     def __init__(self, step: int):
         self.step = step
 
-    def on_step_begin(self, args, state, control, **kwargs):
-        if state.global_step + 1 == self.step:
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
             os.kill(os.getpid(), signal.SIGINT)
 
 

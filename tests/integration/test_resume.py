@@ -140,9 +140,23 @@ def test_a_failed_start_leaves_nothing_behind(tmp_path, tiny_model_dir):
     # A start that died after writing its recipe but before a step also blocks nothing.
     run = Path(recipe.training.output_dir)
     run.mkdir()
-    (run / run_files.RECIPE_FILE).write_text("model: {}\n")
+    (run / run_files.RECIPE_FILE).write_text(run_files.recipe_text("model: {}\n"))
     _, good = _recipe(tmp_path, tiny_model_dir, "g", "training.max_steps=1")
     assert train(good).steps == 1
+
+
+@pytest.mark.parametrize("written", ["# my own recipe\nmodel: {name: x}\n", "edited"])
+def test_a_recipe_gnivo_did_not_write_is_never_overwritten(tmp_path, written):
+    from gnivo_cli.training.resume import plan_start
+
+    run = tmp_path / "run"
+    run.mkdir()
+    text = run_files.recipe_text("model: {}\n") + "# a line added by hand\n" if written == "edited" else written
+    (run / run_files.RECIPE_FILE).write_text(text)
+    recipe = load_recipe(tiny_recipe(tmp_path, tmp_path), [f"training.output_dir={run}"])
+    with pytest.raises(GnivoError, match=r"recipe\.yaml, which is not a recipe gnivo wrote .*never overwrites it"):
+        plan_start(recipe, run, resume=False)
+    assert (run / run_files.RECIPE_FILE).read_text() == text
 
 
 def _gnivo(*args: str, **kwargs) -> subprocess.Popen:
@@ -173,7 +187,8 @@ def test_a_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, tiny_model_di
     stopped_at = run_files.read_metrics(run)[-1]["step"]
     assert stopped_at < 40
     assert run_files.latest_checkpoint(run) == run / f"checkpoint-{stopped_at}"
-    assert f"after step {stopped_at}" in err and "resume with: gnivo train" in err and "--resume" in err
+    # after the step under way, or (the signal came while a step generated) with that step dropped
+    assert f"checkpoint-{stopped_at} saved" in err and "resume with: gnivo train" in err and "--resume" in err
     assert "\x1b[?25l" not in err or err.rindex("\x1b[?25h") > err.rindex("\x1b[?25l")  # cursor shown again
     resumed = _gnivo("train", str(path), "--resume", "--set", "training.max_steps=40", *overrides)
     _, err = resumed.communicate(timeout=300)
@@ -193,5 +208,40 @@ def test_kill_9_at_any_moment_resumes_to_the_same_run(tmp_path, tiny_model_dir, 
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert _comparable(run) == _comparable(uninterrupted)
+    summary = json.loads((run / run_files.SUMMARY_FILE).read_text())
+    assert summary["samples_generated"] == 24
+
+
+def test_a_stop_while_a_step_generates_drops_it_and_the_resume_repeats_the_run(
+    tmp_path, tiny_model_dir, uninterrupted, monkeypatch
+):
+    from transformers import TrainerCallback
+
+    from gnivo_cli.errors import TrainingInterrupted
+    from gnivo_cli.training import train as train_module
+
+    class CtrlCAsStepBegins(TrainerCallback):  # the request comes before step 5 generates its first token
+        def on_step_begin(self, args, state, control, **kwargs):
+            if state.global_step + 1 == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    build = train_module.build_trainer
+
+    def with_ctrl_c(*args, **kwargs):
+        trainer, metrics = build(*args, **kwargs)
+        trainer.add_callback(CtrlCAsStepBegins())
+        return trainer, metrics
+
+    _, recipe = _recipe(tmp_path, tiny_model_dir, "dropped", "training.max_steps=6", "training.save_steps=3")
+    monkeypatch.setattr(train_module, "build_trainer", with_ctrl_c)
+    dropped = r"while step 5 generated \(that step is dropped\); checkpoint-4 saved"
+    with pytest.raises(TrainingInterrupted, match=dropped):
+        train(recipe)
+    monkeypatch.setattr(train_module, "build_trainer", build)
+    run = Path(recipe.training.output_dir)
+    assert run_files.latest_checkpoint(run).name == "checkpoint-4"  # saved for the stop: save_steps is 3
+    assert [row["step"] for row in run_files.read_metrics(run)] == [1, 2, 3, 4]
+    train(recipe, resume=True)
+    assert _comparable(run) == _comparable(uninterrupted)  # the dropped step left no trace
     summary = json.loads((run / run_files.SUMMARY_FILE).read_text())
     assert summary["samples_generated"] == 24

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gnivo_cli.errors import RecipeError
 from gnivo_cli.recipe.loader import (
@@ -55,7 +56,12 @@ def test_non_utf8_names_the_line_and_byte(tmp_path):
 
 def test_numbers_yaml_reads_as_text_get_a_hint():
     assert type_problem("1e-5", float).endswith("(YAML reads 1e-5 as text; write 1.0e-5)")
-    assert type_problem("3E4", float | None).endswith("(YAML reads 3E4 as text; write 3.0e4)")
+    assert type_problem("3E4", float | None).endswith("(YAML reads 3E4 as text; write 3.0e+4)")
+    assert type_problem("1.0e300", float).endswith("(YAML reads 1.0e300 as text; write 1.0e+300)")
+    for text in ("1e-5", "3E4", "1.0e300", "2.5"):  # what the hint says to write is a number to YAML
+        written = type_problem(text, float).rsplit("write ", 1)[1].rstrip(")")
+        assert isinstance(yaml.safe_load(f"x: {written}")["x"], float), written
+    assert type_problem(None, float) == "must be float, got null; leave the key out to keep its default"
     assert type_problem("fast", float) == "must be float, got 'fast'"
     assert type_problem("1", int) == "must be int, got '1'"
 

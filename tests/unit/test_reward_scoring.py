@@ -221,11 +221,56 @@ def test_an_output_folder_is_one_clear_error_and_leaves_nothing(tmp_path):
 
 
 def test_two_runs_into_one_output_are_refused(tmp_path):
-    import fcntl
+    from gnivo_cli.files.locking import ExclusiveLock
 
     source = write(tmp_path / "in.jsonl", rows(2))
     out = tmp_path / "out.jsonl"
-    with Path(f"{out}.partial").open("a") as held:
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(GnivoError, match="another `gnivo score` is writing this output"):
-            score_file(source, Scripted(), output=out)
+    held = ExclusiveLock(Path(f"{out}.lock"), command="gnivo score first", busy=str)
+    with held, pytest.raises(GnivoError, match=r"`gnivo score first` \(pid \d+, .*\) is writing this output"):
+        score_file(source, Scripted(), output=out)
+
+
+class Hostile(Reward):
+    """Scores the first batch, then calls sys.exit(3) or raises KeyboardInterrupt, as `how` says."""
+
+    def __init__(self, how: str, after_batches: int):
+        super().__init__(name="hostile")
+        self.how, self.left = how, after_batches
+
+    def __call__(self, prompts, completions, **columns):
+        if self.left == 0:
+            if self.how == "exit":
+                raise SystemExit(3)
+            raise KeyboardInterrupt
+        self.left -= 1
+        return [1.0] * len(completions)
+
+
+@pytest.mark.parametrize("how", ["exit", "interrupt"])
+def test_a_reward_that_exits_or_interrupts_is_named_and_leaves_no_partial_junk(tmp_path, how):
+    from gnivo_cli.errors import Interrupted
+
+    source = write(tmp_path / "in.jsonl", rows(4))
+    expected = (
+        (GnivoError, r"reward 'hostile' called sys\.exit\(3\); a reward returns its scores")
+        if how == "exit"
+        else (Interrupted, r"interrupted while reward 'hostile' was scoring")
+    )
+    with pytest.raises(expected[0], match=expected[1] + r".*; nothing was written$"):
+        score_file(source, Hostile(how, after_batches=0), batch_size=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+    # After a batch was scored, its rows are kept for the rerun, and the message says where.
+    with pytest.raises(expected[0], match=r"\(2 rows scored before .* are in .*in\.scored\.jsonl\.partial; rerun"):
+        score_file(source, Hostile(how, after_batches=1), batch_size=2)
+    rerun = Hostile(how, after_batches=1)  # the same reward: resumes from the kept rows
+    assert score_file(source, rerun, batch_size=2).count == 4 and rerun.left == 0
+    assert len((tmp_path / "in.scored.jsonl").read_text().splitlines()) == 4
+
+
+def test_a_reward_beyond_float32_is_refused_in_training_and_kept_in_score():
+    from rewards.base import RewardOutputError, check_scores
+
+    assert check_scores("huge", [1e300, None], 2) == [1e300, None]  # score and eval keep float64
+    with pytest.raises(RewardOutputError, match=r"reward 'huge' returned 1e\+300 for sample 0, beyond the 3\.4e\+38"):
+        check_scores("huge", [1e300, 1.0], 2, precision="float32")
+    assert check_scores("big", [3.0e38, -3.0e38], 2, precision="float32") == [3.0e38, -3.0e38]

@@ -55,7 +55,16 @@ class GNIVOTrainer(RolloutAccountingMixin, GRPOTrainer):
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         # trl gathers every process's rows, grouped by prompt: combine before slicing to this process.
-        self._batch_rewards = combine_rewards(rewards_per_func, self.reward_weights, self.num_generations)
+        combined = combine_rewards(rewards_per_func, self.reward_weights, self.num_generations)
+        if not torch.isfinite(combined / self.args.alpha).all():  # each reward fits float32; R/alpha may not
+            from gnivo_cli.errors import GnivoError
+
+            raise GnivoError(
+                f"step {self.state.global_step + 1}: the weighted rewards reach {combined.abs().max().item():g}, "
+                f"which divided by algorithm.alpha ({self.args.alpha:g}) is beyond float32, the precision of the "
+                "GN-IVO targets; scale the rewards down (or raise algorithm.alpha)"
+            )
+        self._batch_rewards = combined
         return rewards_per_func
 
     def target_weights(self) -> list[float]:
