@@ -91,6 +91,8 @@ def leak_by_prefixes(enum: Enumeration):
 class Exact:
     expected_reward: float  # mean over keys of sum_y pi(y) R(y)
     first_step_right: float  # P(first step == key), mean over keys
+    first_step_right_min: float  # the same for the key read worst: a policy that reads every key has it high
+    first_step_right_by_key: list[float]  # per key, in the order of the keys
     kl_to_optimum: float  # KL(pi || pi*), mean over keys
     kl_to_reference: float  # KL(pi || pi_ref), mean over keys
     leak: float  # mass outside the grammar, mean over keys
@@ -123,19 +125,22 @@ def exact_metrics(logp, ref_logp, rewards, alpha: float, keys=WORDS) -> Exact:
     """The numbers of a policy (rows of `logp` follow `keys`), against pi_ref and the optimum of `alpha`."""
     probs = logp.exp()
     full = with_leak_bucket(logp)
-    first = _first_step_right(probs, tuple(keys))
+    firsts = _first_step_right(probs, tuple(keys))
     return Exact(
         expected_reward=float((probs * rewards).sum(-1).mean()),
-        first_step_right=first,
+        first_step_right=sum(firsts) / len(firsts),
+        first_step_right_min=min(firsts),
+        first_step_right_by_key=firsts,
         kl_to_optimum=kl(full, optimum_logp(ref_logp, rewards, alpha)),
         kl_to_reference=kl(full, with_leak_bucket(ref_logp)),
         leak=float((1 - probs.sum(-1)).mean()),
     )
 
 
-def _first_step_right(probs, keys: tuple[str, ...]) -> float:
+def _first_step_right(probs, keys: tuple[str, ...]) -> list[float]:
+    """P(first step == key) for each key (row)."""
     block = probs.shape[1] // len(WORDS)  # completions are listed first step first: one block per first word
-    rights = [
-        probs[row, WORDS.index(key) * block : (WORDS.index(key) + 1) * block].sum() for row, key in enumerate(keys)
+    return [
+        float(probs[row, WORDS.index(key) * block : (WORDS.index(key) + 1) * block].sum())
+        for row, key in enumerate(keys)
     ]
-    return float(sum(rights) / len(keys))

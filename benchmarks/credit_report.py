@@ -1,181 +1,192 @@
-"""The table and figure of benchmarks/credit.py, from the exact metrics of every run's checkpoints."""
+"""The tables and figure of benchmarks/credit.py, from the exact metrics of every run's checkpoints.
+
+Every spread and interval comes from gnivo_cli/compare/statistics.py: mean ± std over seeds, and each
+difference between two methods as a t interval paired by seed (the runs of one seed share the first
+batch's prompts and the sampler), "ahead"/"behind" only where it excludes 0.
+"""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from gnivo_cli.compare.statistics import (
+    Spread,
+    crossings,
+    paired_difference,
+    reached_difference,
+    reached_summary,
+    spread,
+)
+
 
 @dataclass
-class VariantCurve:
+class SeedRun:
+    """One run's exact curve: evaluation points (generated samples) and the metrics at each."""
+
+    seed: int
+    samples: list[float]
+    metrics: list[dict]
+
+    def series(self, key: str) -> list[float]:
+        return [m[key] for m in self.metrics]
+
+    @property
+    def final(self) -> dict:
+        return self.metrics[-1]
+
+    def auc(self) -> float:
+        """Mean exact expected reward over training: the trapezoid area over samples divided by the span."""
+        x, y = np.asarray(self.samples), np.asarray(self.series("expected_reward"))
+        if x.size < 2:
+            return float(y[-1])
+        return float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)) / (x[-1] - x[0]))
+
+
+def seed_runs(curves: list[dict]) -> list[SeedRun]:
+    """The cached evaluations (benchmarks.credit_runs.evaluate_run) as SeedRuns."""
+    return [SeedRun(c["seed"], [s for s, _ in c["points"]], [m for _, m in c["points"]]) for c in curves]
+
+
+@dataclass
+class Variant:
     name: str
-    seeds: int
-    samples: list[float]  # evaluation points shared by every seed
-    reward_mean: list[float]
-    reward_std: list[float]
-    kl_mean: list[float]
-    kl_std: list[float]
-    first_right: list[float]
-    final_rewards: list[float]  # per seed
-    final_kls: list[float]
-    final_leaks: list[float]
-    per_seed_rewards: list[list[float]] = field(default_factory=list)
-    #: per threshold: (samples where the mean curve first reaches it, seeds whose own curve reaches it)
-    reaching: list[tuple[float | None, int]] = field(default_factory=list)
+    learning_rate: float
+    runs: list[SeedRun]
+    thresholds: list[float]
+    to_threshold: list[dict[int, float | None]] = field(default_factory=list)  # per threshold, per seed
+
+    def __post_init__(self) -> None:
+        self.to_threshold = [
+            crossings({r.seed: (r.samples, r.series("expected_reward")) for r in self.runs}, value, interpolate=True)
+            for value in self.thresholds
+        ]
+
+    def per_seed(self, what: str) -> dict[int, float]:
+        if what == "auc":
+            return {r.seed: r.auc() for r in self.runs}
+        return {r.seed: r.final[what] for r in self.runs}
+
+    def spread(self, what: str) -> Spread | None:
+        return spread(list(self.per_seed(what).values()))
 
 
-@dataclass
-class Result:
-    curves: dict[str, VariantCurve]
-    reference: dict
-    thresholds: list[tuple[str, float]]  # (what it is, value)
-    baseline: str  # the method the "vs" columns divide by
+def thresholds_of(reference: dict) -> list[tuple[str, float]]:
+    """Fixed by the task, not by any method: halfway from pi_ref's expected reward to pi*'s, and pi*'s."""
+    low, high = reference["reference"]["expected_reward"], reference["optimum"]["expected_reward"]
+    return [("halfway from pi_ref to pi*", (low + high) / 2), ("pi*'s E[R]", high)]
 
 
-def _first_crossing(samples: list[float], values: list[float], threshold: float) -> float | None:
-    """Samples where the curve first reaches `threshold`, interpolated linearly between evaluation points."""
-    for index, value in enumerate(values):
-        if value >= threshold:
-            if index == 0:
-                return samples[0]
-            x0, x1, y0 = samples[index - 1], samples[index], values[index - 1]
-            return x0 + (x1 - x0) * (threshold - y0) / (value - y0)
-    return None
+def _fmt(found: Spread | None, digits: int = 3) -> str:
+    return "-" if found is None else found.format(digits)
 
 
-def _mean_std(rows: list[list[float]]) -> tuple[list[float], list[float]]:
-    columns = list(zip(*rows, strict=True))
-    means = [statistics.fmean(c) for c in columns]
-    stds = [statistics.stdev(c) if len(c) > 1 else 0.0 for c in columns]
-    return means, stds
-
-
-def aggregate(runs_by_variant: dict[str, list[dict]], reference: dict, *, threshold_from: str) -> Result:
-    curves = {}
-    for name, runs in runs_by_variant.items():
-        if not runs:
-            continue
-        common = sorted(set.intersection(*({s for s, _ in run["points"]} for run in runs)))
-        table = [{s: v for s, v in run["points"]} for run in runs]
-        rewards = [[t[s]["expected_reward"] for s in common] for t in table]
-        kls = [[t[s]["kl_to_optimum"] for s in common] for t in table]
-        firsts = [[t[s]["first_step_right"] for s in common] for t in table]
-        reward_mean, reward_std = _mean_std(rewards)
-        kl_mean, kl_std = _mean_std(kls)
-        curves[name] = VariantCurve(
-            name,
-            len(runs),
-            common,
-            reward_mean,
-            reward_std,
-            kl_mean,
-            kl_std,
-            _mean_std(firsts)[0],
-            [r[-1] for r in rewards],
-            [k[-1] for k in kls],
-            [t[common[-1]]["leak"] for t in table],
-        )
-        curves[name].per_seed_rewards = rewards
-    thresholds = [
-        (f"{threshold_from}'s final E[R]", curves[threshold_from].reward_mean[-1]),
-        ("pi*'s E[R]", reference["optimum"]["expected_reward"]),
-    ]
-    for curve in curves.values():
-        for _, value in thresholds:
-            mean_crossing = _first_crossing(curve.samples, curve.reward_mean, value)
-            seeds = sum(_first_crossing(curve.samples, r, value) is not None for r in curve.per_seed_rewards)
-            curve.reaching.append((mean_crossing, seeds))
-    return Result(curves, reference, thresholds, threshold_from)
-
-
-def _pm(values: list[float], digits: int = 3) -> str:
-    mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def print_report(result: Result, header: list[str], failures: list[str]) -> None:
-    ref, opt = result.reference["reference"], result.reference["optimum"]
-    baselines = result.curves[result.baseline].reaching
-    print("## credit.py: exact credit assignment on synthetic:steps\n")
-    for line in header:
-        print(line)
+def print_tuning(rows: list[tuple]) -> None:
+    """(method, rate, mean AUC over the tuning seeds, its SeedRuns, chosen) per row."""
+    print("### Learning-rate tuning (mean exact E[R] over training, per tuning seed; * = chosen)\n")
     print(
-        f"- pi_ref (the pretrained model): E[R] = {ref['expected_reward']:.4f}, P(first step right) = "
-        f"{ref['first_step_right']:.4f}, KL(pi_ref || pi*) = {ref['kl_to_optimum']:.4f}, leak {ref['leak']:.4f}"
+        "| method | lr | mean E[R] over training | per seed | final E[R] per seed | final P(first right), worst key |"
     )
+    print("|---|---|---|---|---|---|")
+    for name, rate, mean_auc, runs, chosen in rows:
+        per_seed = ", ".join(f"{r.auc():.3f}" for r in runs) or "-"
+        finals = ", ".join(f"{r.final['expected_reward']:.3f}" for r in runs) or "-"
+        worst = ", ".join(f"{r.final['first_step_right_min']:.3f}" for r in runs) or "-"
+        print(f"| {name} | {rate:g}{' *' if chosen else ''} | {mean_auc:.3f} | {per_seed} | {finals} | {worst} |")
+
+
+def print_main_table(variants: list[Variant], thresholds: list[tuple[str, float]]) -> None:
+    heads = " | ".join(f"samples to {value:.3f}" for _, value in thresholds)
     print(
-        f"- pi* = pi_ref exp(R/alpha)/Z: E[R] = {opt['expected_reward']:.4f}, "
-        f"P(first step right) = {opt['first_step_right']:.4f}"
+        f"| method | lr | seeds | final E[R] | mean E[R] over training | final P(first step right), worst key "
+        f"| final KL(pi ‖ pi*) | {heads} | final leak |"
     )
-    names = " and ".join(f"{label} ({value:.4f})" for label, value in result.thresholds)
-    print(
-        f"- thresholds: {names}; samples to a threshold: first crossing of the mean-over-seeds curve (linear "
-        f"between evaluations), its ratio to {result.baseline}'s, and how many seeds' own curves reach it"
-    )
-    print()
-    heads = " | ".join(f"samples to {value:.3f} | vs {result.baseline} | seeds" for _, value in result.thresholds)
-    print(
-        "| method | seeds | final E[R] | final P(first step right) | final KL(pi ‖ pi*) | min mean KL (at samples) "
-        f"| {heads} | final leak |"
-    )
-    print("|---|---|---|---|---|---|" + "---|---|---|" * len(result.thresholds) + "---|")
-    for curve in result.curves.values():
-        low = min(range(len(curve.kl_mean)), key=curve.kl_mean.__getitem__)
-        cells = []
-        for (reach, seeds), (base, _) in zip(curve.reaching, baselines, strict=True):
-            ratio = f"{reach / base:.2f}" if reach is not None and base else "-"
-            cells.append(f"{'not reached' if reach is None else f'{reach:.0f}'} | {ratio} | {seeds}/{curve.seeds}")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(thresholds) + "---|")
+    for v in variants:
+        worst = v.spread("first_step_right_min")
+        firsts = f"{_fmt(v.spread('first_step_right'))}, {worst.mean:.3f}" if worst else "-"
+        cells = " | ".join(reached_summary(per_seed) for per_seed in v.to_threshold)
         print(
-            f"| {curve.name} | {curve.seeds} | {_pm(curve.final_rewards)} | {curve.first_right[-1]:.3f} | "
-            f"{_pm(curve.final_kls)} | {curve.kl_mean[low]:.3f} ({curve.samples[low]:.0f}) | {' | '.join(cells)} | "
-            f"{statistics.fmean(curve.final_leaks):.4f} |"
+            f"| {v.name} | {v.learning_rate:g} | {len(v.runs)} | {_fmt(v.spread('expected_reward'))} | "
+            f"{_fmt(v.spread('auc'))} | {firsts} | {_fmt(v.spread('kl_to_optimum'))} | {cells} | "
+            f"{_fmt(v.spread('leak'), 4)} |"
         )
-    print()
-    print("Mean exact expected reward by samples (mean over seeds):\n")
-    samples = next(iter(result.curves.values())).samples
+
+
+def print_differences(variants: list[Variant], baseline: str, names: list[str] | None = None) -> None:
+    """Each method minus `baseline`, paired by seed: mean [95 % interval] verdict."""
+    by_name = {v.name: v for v in variants}
+    if baseline not in by_name:
+        return
+    base = by_name[baseline]
+    print(
+        f"| method − {baseline} | final E[R] | mean E[R] over training | "
+        + " | ".join(f"samples to {t:.3f} (lower is better)" for t in base.thresholds)
+        + " |"
+    )
+    print("|---|---|---|" + "---|" * len(base.thresholds))
+    for v in variants:
+        if v.name == baseline or (names is not None and v.name not in names):
+            continue
+        cells = []
+        for what in ("expected_reward", "auc"):
+            found = paired_difference(v.per_seed(what), base.per_seed(what))
+            cells.append("-" if found is None else found.format(3))
+        for mine, theirs in zip(v.to_threshold, base.to_threshold, strict=True):
+            found = reached_difference(mine, theirs)
+            note = f" ({found.n} seeds both reached)" if found and found.n < len(v.runs) else ""
+            cells.append("-" if found is None else found.format(0, higher_is_better=False) + note)
+        print(f"| {v.name} | " + " | ".join(cells) + " |")
+
+
+def print_curve_table(variants: list[Variant]) -> None:
+    samples = sorted(set.intersection(*(set(r.samples) for v in variants for r in v.runs)))
     shown = samples[:: max(1, len(samples) // 6)]
-    if samples[-1] not in shown:
+    if samples and samples[-1] not in shown:
         shown.append(samples[-1])
     print("| method | " + " | ".join(f"{s:.0f}" for s in shown) + " |")
     print("|---|" + "---|" * len(shown))
-    for curve in result.curves.values():
-        values = dict(zip(curve.samples, curve.reward_mean, strict=True))
-        print(f"| {curve.name} | " + " | ".join(f"{values[s]:.3f}" if s in values else "-" for s in shown) + " |")
-    for failure in failures:
-        print(f"\nfailed: {failure}")
+    for v in variants:
+        cells = []
+        for s in shown:
+            values = [r.series("expected_reward")[r.samples.index(s)] for r in v.runs]
+            cells.append(f"{np.mean(values):.3f}")
+        print(f"| {v.name} | " + " | ".join(cells) + " |")
 
 
-def plot(result: Result, path: Path) -> Path:
+def plot(variants: list[Variant], reference: dict, thresholds: list[tuple[str, float]], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.6))
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.8))
     colors = plt.get_cmap("tab10")
-    for index, curve in enumerate(result.curves.values()):
+    for index, v in enumerate(variants):
         color = colors(index % 10)
-        style = "--" if not curve.name.startswith("gnivo") else "-"
-        for axis, mean, std in ((left, curve.reward_mean, curve.reward_std), (right, curve.kl_mean, curve.kl_std)):
-            axis.plot(curve.samples, mean, style, color=color, label=f"{curve.name} ({curve.seeds} seeds)")
-            axis.fill_between(
-                curve.samples,
-                [m - s for m, s in zip(mean, std, strict=True)],
-                [m + s for m, s in zip(mean, std, strict=True)],
-                color=color,
-                alpha=0.12,
-            )
-    optimum = result.reference["optimum"]["expected_reward"]
-    left.axhline(optimum, color="black", linewidth=0.8, linestyle=":", label="pi* (the KL-regularized optimum)")
-    label, value = result.thresholds[0]
-    left.axhline(value, color="gray", linewidth=0.8, label=f"threshold: {label}")
+        style = "-" if v.name.startswith("gnivo") else "--"
+        samples = sorted(set.intersection(*(set(r.samples) for r in v.runs)))
+        for axis, key in ((left, "expected_reward"), (middle, "first_step_right_min"), (right, "kl_to_optimum")):
+            rows = np.asarray([[r.series(key)[r.samples.index(s)] for s in samples] for r in v.runs])
+            mean, std = rows.mean(0), rows.std(0, ddof=1) if len(rows) > 1 else np.zeros(len(samples))
+            axis.plot(samples, mean, style, color=color, label=f"{v.name} (lr {v.learning_rate:g}, {len(rows)} seeds)")
+            axis.fill_between(samples, mean - std, mean + std, color=color, alpha=0.12)
+    left.axhline(reference["optimum"]["expected_reward"], color="black", linewidth=0.8, linestyle=":", label="pi*")
+    left.axhline(thresholds[0][1], color="gray", linewidth=0.8, label=f"threshold: {thresholds[0][0]}")
     left.set(xlabel="generated samples", ylabel="exact expected reward", title="Expected reward (mean ± std)")
+    middle.set(
+        xlabel="generated samples", ylabel="P(first step = key), worst key", title="Reading the key (worst of 4 keys)"
+    )
+    middle.axhline(reference["optimum"]["first_step_right_min"], color="black", linewidth=0.8, linestyle=":")
+    middle.set_ylim(0, 1.02)  # a probability: the ± std band may reach past it
     right.set(xlabel="generated samples", ylabel="KL(pi || pi*)", title="KL to the optimum pi_ref·exp(R/α)/Z")
     right.set_yscale("log")
     left.legend(fontsize=7, loc="upper left")
-    figure.suptitle("credit.py: synthetic:steps (exact, by enumeration of all completions)")
+    for axis in (left, middle, right):
+        axis.grid(alpha=0.3)
+    figure.suptitle("credit.py: synthetic:steps, every key (exact, by enumeration of all completions)")
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=110)

@@ -20,6 +20,8 @@ from gnivo_cli.suggest import did_you_mean
 SHARED_KEYS = ("num_generations", "beta", "num_iterations")
 #: The GN-IVO settings (see docs/algorithm.md).
 GNIVO_KEYS = ("alpha", "prefix", "unit", "step_separator", "weights")
+#: grpo-noclip's epsilon: a ratio this far from 1 (log-ratio ~21) does not happen within a few passes.
+NO_CLIP_EPSILON = 1.0e9
 
 
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -88,6 +90,15 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "trl:GRPOConfig",
             "gnivo_cli.algorithms.baselines:TimedGRPOTrainer",
             color="#d62728",
+        ),
+        AlgorithmSpec(
+            "grpo-noclip",
+            "trl's GRPO without ratio clipping (epsilon huge): with num_iterations >= 2, tells reuse from step size",
+            "trl:GRPOConfig",
+            "gnivo_cli.algorithms.baselines:TimedGRPOTrainer",
+            # clamp(ratio, 1 - eps, 1 + eps) never binds: the plain importance-weighted policy gradient.
+            settings=_frozen({"epsilon": NO_CLIP_EPSILON, "epsilon_high": NO_CLIP_EPSILON}),
+            color="#a50f15",  # a darker GRPO red
         ),
         AlgorithmSpec(
             "rloo",

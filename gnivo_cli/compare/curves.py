@@ -16,6 +16,7 @@ import numpy as np
 
 from gnivo_cli.algorithms.table import ALGORITHMS
 from gnivo_cli.compare.run_records import Run
+from gnivo_cli.compare.statistics import first_crossing, spread
 from gnivo_cli.errors import GnivoError
 
 __all__ = [
@@ -115,11 +116,18 @@ class AlgorithmStats:
     final_reward_std: float | None
     reward_auc: float | None
     reward_auc_std: float | None
-    steps_to_threshold: float | None  # None: the mean curve never reached the threshold
+    steps_to_threshold: float | None  # mean over the seeds whose own curve reached it; None: none did
     samples_to_threshold: float | None
     median_step_time: float | None
     peak_memory_mb: float | None
     samples: float | None  # completions generated per run (mean over seeds)
+    steps_to_threshold_std: float | None = None
+    samples_to_threshold_std: float | None = None
+    seeds_reaching: int = 0  # seeds whose own (smoothed) curve reached the threshold
+    #: per seed, for the differences between algorithms (keyed by seed; `gnivo_cli.compare.statistics`)
+    final_rewards: dict[int | None, float] = field(default_factory=dict)
+    reward_aucs: dict[int | None, float] = field(default_factory=dict)
+    samples_to_threshold_by_seed: dict[int | None, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,41 +200,52 @@ def compare_runs(
                 f"midway between the mean first-step reward ({first:.3f}) and the best smoothed mean curve ({best:.3f})"
             )
 
-    stats = [_stats(name, group, curves[name], threshold, window) for name, group in groups.items()]
+    stats = [_stats(name, group, threshold, window) for name, group in groups.items()]
     return Comparison(groups=groups, stats=stats, threshold=threshold, threshold_rule=rule, window=window)
 
 
-def _stats(name: str, runs: list[Run], reward: Curve | None, threshold: float | None, window: int) -> AlgorithmStats:
-    finals = [v for v in (final_reward(run) for run in runs) if v is not None]
-    aucs = [v for v in (reward_auc(run) for run in runs) if v is not None]
+def _stats(name: str, runs: list[Run], threshold: float | None, window: int) -> AlgorithmStats:
+    finals = {run.seed: final_reward(run) for run in runs}
+    aucs = {run.seed: reward_auc(run) for run in runs}
+    finals = {seed: value for seed, value in finals.items() if value is not None}
+    aucs = {seed: value for seed, value in aucs.items() if value is not None}
     step_times = np.concatenate([run.series("step_time")[1] for run in runs])
     memory = [_peak_memory(run) for run in runs]
     memory = [m for m in memory if m is not None]
     samples = [_samples(run) for run in runs]
     samples = [s for s in samples if s is not None]
 
-    steps_to = samples_to = None
-    if reward is not None and threshold is not None:
-        reached = np.nonzero(reward.mean >= threshold)[0]
-        if reached.size:
-            steps_to = float(reward.x[reached[0]])
-            by_samples = curve(runs, "reward", window=window, x="num_samples")
-            if by_samples is not None:
-                hit = np.nonzero(by_samples.mean >= threshold)[0]
-                samples_to = float(by_samples.x[hit[0]]) if hit.size else None
+    # Each seed's own smoothed curve: the spread over seeds says how sure the mean is.
+    steps_to: dict[int | None, float | None] = {}
+    samples_to: dict[int | None, float | None] = {}
+    if threshold is not None:
+        for run in runs:
+            steps, rewards = run.series("reward")
+            at_samples = dict(zip(*run.series("num_samples"), strict=True))
+            step = first_crossing(steps, smooth(rewards, window), threshold)
+            steps_to[run.seed] = step
+            samples_to[run.seed] = None if step is None else float(at_samples[step])
+    steps_spread = spread([v for v in steps_to.values() if v is not None])
+    samples_spread = spread([v for v in samples_to.values() if v is not None])
     return AlgorithmStats(
         algorithm=name,
         seeds=[run.seed for run in runs],
         steps=max(len(run.rows) for run in runs),
-        final_reward=_mean(finals),
-        final_reward_std=_std(finals),
-        reward_auc=_mean(aucs),
-        reward_auc_std=_std(aucs),
-        steps_to_threshold=steps_to,
-        samples_to_threshold=samples_to,
+        final_reward=_mean(list(finals.values())),
+        final_reward_std=_std(list(finals.values())),
+        reward_auc=_mean(list(aucs.values())),
+        reward_auc_std=_std(list(aucs.values())),
+        steps_to_threshold=steps_spread.mean if steps_spread else None,
+        samples_to_threshold=samples_spread.mean if samples_spread else None,
         median_step_time=float(np.median(step_times)) if step_times.size else None,
         peak_memory_mb=max(memory) if memory else None,
         samples=_mean(samples),
+        steps_to_threshold_std=steps_spread.std if steps_spread else None,
+        samples_to_threshold_std=samples_spread.std if samples_spread else None,
+        seeds_reaching=sum(v is not None for v in steps_to.values()),
+        final_rewards=finals,
+        reward_aucs=aucs,
+        samples_to_threshold_by_seed=samples_to,
     )
 
 

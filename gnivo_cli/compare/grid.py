@@ -145,7 +145,7 @@ def run_compare(
     for index, run in enumerate(runs, start=1):
         if on_start:
             on_start(index, len(runs), run)
-        outcome = _train_one(run, launch)
+        outcome = train_planned_run(run, launch)
         outcomes.append(outcome)
         if on_end:
             on_end(index, len(runs), outcome)
@@ -155,7 +155,8 @@ def run_compare(
     return CompareResult(outcomes, comparison, files)
 
 
-def _train_one(run: PlannedRun, launch: Launcher) -> RunOutcome:
+def train_planned_run(run: PlannedRun, launch: Launcher = launch_subprocess) -> RunOutcome:
+    """Train one cell of a grid as its state on disk says (skip, resume, restart); failures are returned."""
     if run.state == "finished":
         return RunOutcome(run, "skipped")
     if run.state == "restart":

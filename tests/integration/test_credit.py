@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.credit import VARIANTS, evaluate_run
+from benchmarks.credit import VARIANTS
 from benchmarks.credit_model import build_model, build_tokenizer, pretrain
+from benchmarks.credit_runs import evaluate_run
 from gnivo_cli.compare.plan import run_recipe_dict
 from gnivo_cli.recipe.loader import load_recipe, recipe_from_dict
 from gnivo_cli.training.train import train
@@ -30,7 +31,7 @@ def steps_model_dir(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("variant", ["gnivo-all-step", "grpo"])
+@pytest.mark.parametrize("variant", ["gnivo-all-step", "grpo", "grpo-noclip"])
 def test_one_step_of_the_credit_recipe_trains_and_is_scored_exactly(tmp_path, steps_model_dir, variant):
     algorithm, overrides = VARIANTS[variant]
     run = tmp_path / "run"

@@ -50,6 +50,7 @@ def test_every_algorithm_recipe_becomes_its_trl_config(tmp_path, name):
         ("gnivo", "GNIVOConfig", "dapo", "none", "GNIVOTrainer"),
         ("gnivo-onestep", "GNIVOConfig", "dapo", "none", "GNIVOTrainer"),
         ("grpo", "GRPOConfig", "dapo", "group", "TimedGRPOTrainer"),
+        ("grpo-noclip", "GRPOConfig", "dapo", "group", "TimedGRPOTrainer"),
         ("rloo", "RLOOConfig", None, None, "TimedRLOOTrainer"),
         ("dr-grpo", "GRPOConfig", "dr_grpo", "none", "TimedGRPOTrainer"),
     ],
@@ -62,10 +63,14 @@ def test_key_trl_settings_per_algorithm(tmp_path, name, config_class, loss_type,
     assert _trainer_class(name).__name__ == trainer
     if name == "gnivo-onestep":
         assert config.prefix == "final"
+    # GRPO clips its ratio to [0.8, 1.2]; grpo-noclip's clip interval holds any ratio a few passes produce.
+    if name in ("grpo", "grpo-noclip"):
+        clip = (1 - config.epsilon, 1 + (config.epsilon_high or config.epsilon))
+        assert clip == ((0.8, 1.2) if name == "grpo" else (1 - 1e9, 1 + 1e9))
 
 
 def test_the_table_covers_every_algorithm_exactly_once():
-    assert set(ALGORITHMS) == {"gnivo", "gnivo-onestep", "grpo", "rloo", "dr-grpo"}
+    assert set(ALGORITHMS) == {"gnivo", "gnivo-onestep", "grpo", "grpo-noclip", "rloo", "dr-grpo"}
     section_fields = {f.name for f in dataclasses.fields(AlgorithmSection)}
     assert set(SHARED_KEYS) | set(OWNED_KEYS) | {"name"} == section_fields  # every recipe key has one owner rule
     assert set(GNIVO_KEYS) <= set(OWNED_KEYS)

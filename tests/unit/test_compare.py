@@ -230,16 +230,35 @@ def test_seeds_give_mean_and_std_and_the_threshold_defaults_to_midway(tmp_path):
     # First-step reward over all runs: mean(0.0, 0.2, 0.0); best mean curve: gnivo's last step, 0.9.
     first = 0.2 / 3
     assert comparison.threshold == pytest.approx(first + (0.9 - first) / 2)
-    assert gnivo.steps_to_threshold == 2  # mean curve 0.1, 0.5, ... reaches ~0.48 at step 2
-    assert grpo.steps_to_threshold is None
-    assert gnivo.samples_to_threshold == 8
+    # Per seed: seed 0 reaches ~0.48 at step 3 (0.8), seed 1 at step 2 (0.6); 4 samples per step.
+    assert gnivo.steps_to_threshold == 2.5 and gnivo.steps_to_threshold_std == pytest.approx(math.sqrt(0.5))
+    assert gnivo.samples_to_threshold_by_seed == {0: 12, 1: 8} and gnivo.seeds_reaching == 2
+    assert grpo.steps_to_threshold is None and grpo.seeds_reaching == 0
+    assert gnivo.samples_to_threshold == 10
     columns = dict(zip(TABLE_HEADERS, zip(*table_rows(comparison), strict=True), strict=True))
-    assert columns["samples to threshold"] == ("8", "not reached")
+    assert columns["samples to threshold"] == ("10 ± 3", "not reached")
+    assert columns["final reward vs first"] == ("(first)", "-")  # grpo has one seed: no interval
     assert gnivo.peak_memory_mb == 150 and grpo.peak_memory_mb == 90
     assert gnivo.median_step_time == pytest.approx((1.3 + 3.0) / 2)  # over 1.0..1.3 and 3.0..3.9
     given = compare_runs(find_runs([tmp_path]), threshold=0.25, window=1)
     assert given.threshold == 0.25 and given.stats[1].steps_to_threshold == 4
     assert "given" in given.threshold_rule
+
+
+def test_the_table_says_ahead_only_where_the_paired_interval_excludes_zero(tmp_path):
+    for seed in (0, 1, 2):
+        write_run(tmp_path / "a" / f"s{seed}", "gnivo", seed, [0.1 * seed, 0.5 + 0.1 * seed])
+        write_run(tmp_path / "b" / f"s{seed}", "grpo", seed, [0.1 * seed, 0.4 + 0.1 * seed + 0.01 * seed])
+        write_run(tmp_path / "c" / f"s{seed}", "rloo", seed, [0.1 * seed, 0.5 + 0.1 * seed + 0.1 * (seed - 1)])
+    comparison = compare_runs(find_runs([tmp_path]), window=1)
+    columns = dict(zip(TABLE_HEADERS, zip(*table_rows(comparison), strict=True), strict=True))
+    first, grpo, rloo = columns["final reward vs first"]
+    assert first == "(first)"
+    # grpo: -0.10, -0.09, -0.08 against gnivo, seed by seed: behind; rloo: -0.1, 0, +0.1: level.
+    assert grpo.startswith("-0.090 [") and grpo.endswith("] behind")
+    assert rloo.startswith("+0.000 [") and rloo.endswith("] level")
+    summary = summary_markdown(comparison, title="t")
+    assert "paired by seed" in summary and "minus gnivo's" in summary
 
 
 def test_curves_align_seeds_by_step_and_place_steps_at_generated_samples(tmp_path):
