@@ -88,7 +88,7 @@ def _scored(
 ) -> list[dict[str, Any]]:
     from rewards.base import RewardCallError, RewardOutputError, call_reward
 
-    prompts = [template.messages(p.problem) for p in owners]
+    prompts = [template.messages(p.problem, p.fields) for p in owners]
     names = dict.fromkeys(key for p in owners for key in p.fields if key != "prompt")
     columns = {name: [p.fields.get(name) for p in owners] for name in names}
 

@@ -119,6 +119,10 @@ def recipe_from_dict(
         explicit = set(raw.get("algorithm") or {}) if isinstance(raw.get("algorithm"), dict) else set()
         problems.extend(_cross_checks(recipe, explicit))
         problems.extend(_reward_checks(recipe))
+    if not problems:
+        from gnivo_cli.data.answer_leaks import answer_leak_problems
+
+        problems.extend(answer_leak_problems(recipe.data, recipe.rewards))
     if problems:
         raise RecipeError([locate(path, message, source, lines, overridden) for path, message in problems])
     fixed = ALGORITHMS[recipe.algorithm.name].fixed  # e.g. one-step GN-IVO is GN-IVO at the final prefix point

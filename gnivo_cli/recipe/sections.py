@@ -34,9 +34,12 @@ class DataSection:
     split: str = field(default="train", metadata=bounds(nonempty=True))
     config: str | None = None  # the Hugging Face dataset config name, where it has several
     prompt_column: str = field(default="problem", metadata=bounds(nonempty=True))
-    # `{prompt}` is the prompt column; other `{column}` names also work
+    # `{prompt}` is the prompt column, `{column}` any other column; `{{`/`}}` are literal braces, other
+    # braces stay as written (`\boxed{}`): gnivo_cli/data/templates.py
     prompt_template: str = field(default="{prompt}", metadata=bounds(nonempty=True))
     system_prompt: str | None = None
+    # true: the prompt may render a column a reward grades against (refused otherwise: the model would see its answer)
+    allow_answer_in_prompt: bool = False
     limit: int | None = field(default=None, metadata=bounds(ge=1))
     synthetic: dict[str, Any] = field(default_factory=dict)  # parameters of a synthetic task
 

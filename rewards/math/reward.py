@@ -158,6 +158,10 @@ class MathReward(Reward):
     def required_columns(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.params.answer_column,)
 
+    @property
+    def graded_columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.params.answer_column,)
+
     # -- judging -------------------------------------------------------------------------------------
 
     def judge(self, completions: Sequence[Any], golds: Sequence[Any]) -> list[Verdict]:
