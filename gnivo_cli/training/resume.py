@@ -112,7 +112,7 @@ def _plan_fresh(output_dir: Path) -> StartPlan:
 
 def never_trained(output_dir: Path) -> bool:
     """Only files a failed start writes: no metrics row, no checkpoint, no summary, nothing foreign."""
-    expected = {run_files.RECIPE_FILE, run_files.METRICS_FILE}
+    expected = {run_files.RECIPE_FILE, run_files.PROMPTS_FILE, run_files.METRICS_FILE}
     names = {p.name for p in output_dir.iterdir()}
     return names <= expected and not run_files.read_metrics(output_dir)
 

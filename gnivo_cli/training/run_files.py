@@ -1,6 +1,7 @@
 """The layout of a `gnivo train` output directory, in one place.
 
     recipe.yaml        the resolved recipe (written when training starts)
+    prompts.txt        the data's first prompts as the model receives them (written with recipe.yaml)
     metrics.jsonl      one row per optimizer step
     resumes.jsonl      one row per `--resume`: from which step, and what the recipe changed
     checkpoint-N/      trainer checkpoints; complete once `gnivo_state.json` is in it (written last)
@@ -20,6 +21,7 @@ from typing import Any
 from gnivo_cli.errors import GnivoError
 
 RECIPE_FILE = "recipe.yaml"
+PROMPTS_FILE = "prompts.txt"
 METRICS_FILE = "metrics.jsonl"
 RESUMES_FILE = "resumes.jsonl"
 SUMMARY_FILE = "summary.json"

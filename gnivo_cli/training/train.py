@@ -1,8 +1,9 @@
 """`train(recipe)`: recipe -> model, data, rewards -> trl trainer -> output directory.
 
-OUTPUT_DIR receives recipe.yaml (resolved), metrics.jsonl, checkpoint-N/ (every `save_steps`),
-final/ (the LoRA adapter or the full model, loadable by peft/transformers) and summary.json; see
-`gnivo_cli.training.run_files` for the layout and `gnivo_cli.training.resume` for how a run is started or resumed.
+OUTPUT_DIR receives recipe.yaml (resolved), prompts.txt (the first prompts as the model receives them),
+metrics.jsonl, checkpoint-N/ (every `save_steps`), final/ (the LoRA adapter or the full model, loadable by
+peft/transformers) and summary.json; see `gnivo_cli.training.run_files` for the layout and
+`gnivo_cli.training.resume` for how a run is started or resumed.
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
 
     SIGINT/SIGTERM end the current step, save a checkpoint and raise `TrainingInterrupted`.
     """
+    from gnivo_cli.training.prompt_preview import prompts_file_text, received_prompts, show_prompt
     from gnivo_cli.training.resume import apply_plan, plan_start, record_resume
 
     _quiet_library_warnings()
@@ -162,9 +164,13 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     trainer, _ = build_trainer(recipe, output_dir, console=console)
     # Nothing is written before the model, data and rewards have loaded: a failed start leaves no trace.
     if trainer.accelerator.is_main_process:
+        prompts = received_prompts(trainer)
+        if console is not None and prompts:
+            show_prompt(console, prompts[0])
         output_dir.mkdir(parents=True, exist_ok=True)
         apply_plan(plan, output_dir)
         write_text_atomic(output_dir / run_files.RECIPE_FILE, recipe.to_yaml())
+        write_text_atomic(output_dir / run_files.PROMPTS_FILE, prompts_file_text(prompts))
         if plan.resumed:
             record_resume(plan, output_dir)
     trainer.accelerator.wait_for_everyone()
