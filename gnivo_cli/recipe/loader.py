@@ -212,6 +212,12 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
             "generation.vllm_server_url",
             f"must be an http(s) URL, such as http://10.0.0.2:8000; got {url!r}",
         )
+    check(
+        recipe.lora.dropout == 0,
+        "lora.dropout",
+        f"must be 0, got {recipe.lora.dropout}: gnivo trains without dropout, so that the policy that learns "
+        "is the one that sampled (with dropout, every log-ratio to the old policy is partly noise); remove the key",
+    )
     if isinstance(recipe.lora.target_modules, list):
         check(
             all(isinstance(name, str) and name.strip() for name in recipe.lora.target_modules),

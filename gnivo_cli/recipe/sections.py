@@ -23,7 +23,8 @@ class LoraSection:
     enabled: bool = False
     r: int = field(default=16, metadata=bounds(ge=1))
     alpha: int = field(default=32, metadata=bounds(ge=1))  # LoRA's scale is alpha / r: 0 would train nothing
-    dropout: float = field(default=0.05, metadata=bounds(ge=0, lt=1))
+    # only 0: training runs without dropout (gnivo_cli/models/dropout.py); kept to refuse other values with the reason
+    dropout: float = field(default=0.0, metadata=bounds(ge=0, lt=1))
     target_modules: str | list[str] = field(default="all-linear", metadata=bounds(nonempty=True))
 
 

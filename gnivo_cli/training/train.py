@@ -60,6 +60,8 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         gradient_checkpointing=train.gradient_checkpointing,
         report_to="none",
         disable_tqdm=True,
+        # Sampling, old/reference log-probs and the loss see one policy (gnivo_cli/models/dropout.py).
+        disable_dropout=True,
         log_completions=train.log_completions,
         reward_weights=reward_weights,
         max_completion_length=gen.max_new_tokens,
@@ -90,7 +92,7 @@ def _lora_config(recipe: Recipe) -> Any:
     return LoraConfig(
         r=lora.r,
         lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
+        lora_dropout=lora.dropout,  # 0: the recipe refuses any other value (gnivo_cli/models/dropout.py)
         target_modules=lora.target_modules,
         task_type="CAUSAL_LM",
     )
@@ -110,6 +112,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
 
     from gnivo_cli.data.loading import load_training_dataset
     from gnivo_cli.models.checks import check_against_model
+    from gnivo_cli.models.dropout import zero_dropout_rates
     from gnivo_cli.models.loading import load_causal_lm, load_tokenizer
     from gnivo_cli.models.vllm_setup import prepare_training
     from gnivo_cli.training.callbacks import MetricsWriter, RichProgress
@@ -133,6 +136,9 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
         processing_class=tokenizer,
         peft_config=_lora_config(recipe),
     )
+    zero_dropout_rates(trainer.model)  # trl's disable_dropout leaves the rates attention layers read
+    if getattr(trainer, "ref_model", None) is not None:
+        zero_dropout_rates(trainer.ref_model)
     for callback in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(callback)
     metrics = MetricsWriter(output_dir, accounting=trainer, reward_functions=reward_functions)
