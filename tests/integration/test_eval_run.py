@@ -255,10 +255,12 @@ def test_vllm_backend_without_vllm_fails_before_loading_anything(tmp_path, aime2
 
 
 def test_a_lora_adapter_and_a_training_output_folder_are_models(tmp_path, aime24, tiny_model_dir):
+    import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)  # the random adapter, so the check below does not depend on the tests run before
     adapter = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     adapter_dir = tmp_path / "run" / "checkpoint-3"
     adapter.save_pretrained(adapter_dir)  # records the base model's path in adapter_config.json
