@@ -15,6 +15,10 @@ import fault_runs
 from faults import Case, Workspace
 
 AIME_ROW = '{"id": 1, "problem": "What is 1 + 1?", "answer": "2"}\n'
+CHAT_ROW = '{"problem": [{"role": "user", "content": "What is 1 + 1?"}], "answer": "2"}\n'
+CHAT_SYSTEM_ROW = (
+    '{"problem": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "1 + 1?"}], "answer": "2"}\n'
+)
 
 
 def _train(name: str, **changes):
@@ -246,7 +250,33 @@ CASES: list[Case] = [
     Case(
         "data-prompt-not-text",
         _data_file("list-prompt", '{"problem": ["a", "b"], "answer": "1"}\n' * 2),
-        r"data row 1 of .*column 'problem' holds a list, not text",
+        r"data row 1 of .*column 'problem' \(data\.prompt_column\) message 1 is str, not a \{role, content\} mapping",
+    ),
+    # Chat rows: checked like text rows, and the recipe's prompt settings never silently dropped.
+    Case(
+        "data-chat-null-content",
+        _data_file("chat-null", CHAT_ROW + '{"problem": [{"role": "user", "content": null}], "answer": "1"}\n'),
+        r"data row 2 of .*column 'problem' \(data\.prompt_column\) message 1 \(user\) has content null",
+    ),
+    Case(
+        "data-chat-unknown-role",
+        _data_file("chat-role", '{"problem": [{"role": "tool", "content": "x"}], "answer": "1"}\n' * 2),
+        r"data row 1 of .*message 1 has role 'tool' \(allowed: system, user, assistant\)",
+    ),
+    Case(
+        "data-chat-with-template",
+        _data_file("chat-template", CHAT_ROW * 2, prompt_template="{prompt} Be brief."),
+        r"data row 1 of .*holds chat messages, which are used as they are, so data\.prompt_template",
+    ),
+    Case(
+        "data-chat-second-system-message",
+        _data_file("chat-system", CHAT_SYSTEM_ROW * 2, system_prompt="Be brief."),
+        r"data row 1 of .*already has a system message, and data\.system_prompt would add a second one",
+    ),
+    Case(
+        "data-template-shows-the-answer",
+        _train("leak", data={"prompt_template": "{prompt} Write it as \\boxed{answer}."}),
+        r"data\.prompt_template: renders \{answer\}, the column the 'math' reward grades against",
     ),
     Case(
         "data-source-csv",

@@ -12,8 +12,11 @@ Usage:
     GNIVO_CACHE=/tmp/gcache OMP_NUM_THREADS=2 python benchmarks/quickstart.py --seeds 0,1,2
     python benchmarks/quickstart.py --seeds 0 --set training.max_steps=2     # a smoke run of the script
 
-Prints a markdown table for benchmarks/RESULTS.md. Finished runs in --output-dir are reported again, not
-retrained (delete the folder, or pass --fresh, to measure anew).
+Prints a markdown table for benchmarks/RESULTS.md, then what the model sees and writes: the first prompt
+exactly as the model receives it (the run's prompts.txt) and, for each seed, completions of the first data
+rows sampled as in training from the untrained and the trained model, each with its reward (`--samples 0`
+skips them). Finished runs in --output-dir are reported again, not retrained (delete the folder, or pass
+--fresh, to measure anew).
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ def main() -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="recipe override key=value")
     parser.add_argument("--output-dir", type=Path, default=REPO / "runs" / "benchmark-quickstart")
     parser.add_argument("--fresh", action="store_true", help="delete the output dir first (no reuse of runs)")
+    parser.add_argument("--samples", type=int, default=4, help="completions shown per data row and model (0: none)")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
     if args.fresh and args.output_dir.exists():
@@ -162,8 +166,70 @@ def main() -> int:
     medians = [r["median_step"] for r in results if r["median_step"] is not None]
     if medians:
         print(f"median step time over all runs: {statistics.median(medians):.1f} s")
+    if args.samples > 0:
+        show_what_the_model_sees_and_writes([args.output_dir / f"seed-{seed}" for seed in seeds], args.samples)
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def show_what_the_model_sees_and_writes(run_dirs: list[Path], samples: int, rows: int = 3) -> None:
+    """The first prompt as received, then per run `samples` completions of the first `rows` data rows, sampled
+    at the recipe's temperature and length from the untrained and the trained model, with their rewards."""
+    import torch
+    from transformers.utils import logging as transformers_logging
+
+    from gnivo_cli.data.loading import load_rows
+    from gnivo_cli.data.prompts import build_prompts
+    from gnivo_cli.models.loading import load_causal_lm, load_tokenizer
+    from gnivo_cli.recipe.loader import load_recipe
+    from gnivo_cli.training.run_files import PROMPTS_FILE
+    from rewards.registry import load_reward
+
+    transformers_logging.disable_progress_bar()
+    received = (run_dirs[0] / PROMPTS_FILE).read_text().split("\n=== ")[0]
+    print(f"\nWhat the model receives (the first section of {PROMPTS_FILE}):\n\n```\n{received.rstrip()}\n```")
+    for run_dir in run_dirs:
+        recipe = load_recipe(run_dir / "recipe.yaml")
+        data = load_rows(recipe.data)[:rows]
+        prompts = [row["prompt"] for row in build_prompts(data, recipe.data)]
+        spec = recipe.rewards[0]
+        reward = load_reward(spec.name, spec.params)
+        tokenizer = load_tokenizer(recipe.model.name)
+        print(
+            f"\n{run_dir.name}: {samples} completions per row at temperature {recipe.generation.temperature}, "
+            f"reward `{spec.name}` after each\n"
+        )
+        print("| problem (gold) | untrained model | trained model |")
+        print("|---|---|---|")
+        written = {}
+        for label, ref in (("untrained", recipe.model.name), ("trained", str(run_dir))):
+            model = load_causal_lm(ref).eval()
+            torch.manual_seed(recipe.training.seed)
+            written[label] = [_sample(model, tokenizer, prompt, recipe, samples) for prompt in prompts]
+        for row, prompt, before, after in zip(data, prompts, written["untrained"], written["trained"], strict=True):
+            cells = [_judged(reward, prompt, texts, row) for texts in (before, after)]
+            gold = ", ".join(str(row.get(column)) for column in reward.graded_columns) or "-"
+            print(f"| {row[recipe.data.prompt_column]} ({gold}) | {cells[0]} | {cells[1]} |")
+
+
+def _sample(model, tokenizer, prompt, recipe, samples: int) -> list[str]:
+    import torch
+
+    ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    with torch.no_grad():
+        out = model.generate(
+            **ids,
+            do_sample=True,
+            temperature=recipe.generation.temperature,
+            max_new_tokens=recipe.generation.max_new_tokens,
+            num_return_sequences=samples,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    return tokenizer.batch_decode(out[:, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def _judged(reward, prompt, texts: list[str], row: dict) -> str:
+    columns = {key: [value] * len(texts) for key, value in row.items() if key != "prompt"}
+    scores = reward([prompt] * len(texts), [[{"role": "assistant", "content": t}] for t in texts], **columns)
+    shown = [text.replace("\n", "\\n").replace("|", "/").replace("`", "'") for text in texts]  # one table cell
+    cells = [f"`{text}` {fmt(value, 2)}" for text, value in zip(shown, scores, strict=True)]
+    return "<br>".join(cells)

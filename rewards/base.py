@@ -56,6 +56,11 @@ class Reward(ABC):
     Params: ClassVar[type[RewardParams]] = RewardParams
     #: Dataset columns this reward needs; `gnivo score` and recipe checks use it to name missing fields.
     required_columns: ClassVar[tuple[str, ...]] = ()
+    #: Dataset columns holding what the reward grades against (a gold answer, a reference): a prompt that
+    #: shows one gives the answer away, so a prompt template that renders one is refused before training
+    #: (unless the recipe sets `data.allow_answer_in_prompt`) and in `gnivo eval`. A property when a
+    #: parameter names the column. Read from a reward built with the recipe's params: keep construction cheap.
+    graded_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: RewardParams | None = None, *, name: str | None = None):
         self.params = params if params is not None else self.Params()

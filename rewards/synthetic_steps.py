@@ -18,6 +18,7 @@ class StepsReward(Reward):
 
     description = "synthetic:steps credit-assignment task: the first step must match the key, later ones repeat it."
     required_columns = ("key", "steps")
+    graded_columns = ("key",)  # the first step to find (`steps` is the task's length, not an answer)
 
     @dataclasses.dataclass(frozen=True)
     class Params(RewardParams):

@@ -65,7 +65,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--prompt-template",
-            help="User message with {problem} where the problem goes.",
+            help="User message: {problem} is the problem, {field} another field of the rows; {{ and }} are "
+            "literal braces, other braces stay as written (\\boxed{}).",
             show_default="the benchmark's (math: {problem} + an instruction to answer in \\boxed{})",
             rich_help_panel=_GEN,
         ),

@@ -1,1 +1,2 @@
-"""Training prompts: data sources, synthetic tasks, and the prompts built from them."""
+"""Training prompts: data sources and synthetic tasks (`loading`), the prompt-template engine that
+training and eval share (`templates`), and the chat prompts built from rows (`prompts`)."""

@@ -1,7 +1,8 @@
 """Training prompts: built-in synthetic tasks, local JSONL/JSON files, or Hugging Face datasets.
 
-Every row becomes a conversational `prompt` (system + user message, so trl applies the model's chat
-template) plus the dataset's other columns, which reach the rewards as keyword arguments (`answer`).
+Every row becomes a conversational `prompt` (`gnivo_cli.data.prompts`: system + user message, so trl
+applies the model's chat template) plus the dataset's other columns, which reach the rewards as keyword
+arguments (`answer`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gnivo_cli.data import templates
+from gnivo_cli.data.prompts import build_prompts
 from gnivo_cli.data.synthetic_steps import StepsTask
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.jsonl import read_jsonl
@@ -25,9 +27,6 @@ if TYPE_CHECKING:
     from gnivo_cli.recipe.sections import DataSection
 
 SYNTHETIC_PREFIX = "synthetic:"
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-# A `{name}` right after a letter, `\`, `^`, `_` or `}` is LaTeX (`\boxed{x}`, `x^{2}`, `\frac{a}{b}`), not a column.
-_TEMPLATE_COLUMN = re.compile(r"(?<![\w\\^_}])\{(\w+)\}")
 
 
 @dataclass(frozen=True)
@@ -76,11 +75,6 @@ def _synthetic_task(section: DataSection) -> Any:
     return task_cls(**params)
 
 
-def template_columns(template: str) -> list[str]:
-    """The columns a prompt template reads (`{prompt}` is the prompt column), LaTeX braces aside."""
-    return list(dict.fromkeys(_TEMPLATE_COLUMN.findall(template)))
-
-
 def prompts_per_step(recipe: Any) -> int:
     """How many distinct prompts one optimizer step draws: trl drops a last, incomplete batch, so a
     dataset with fewer rows than this trains zero steps."""
@@ -127,9 +121,9 @@ def data_problems(section: DataSection) -> list[tuple[str, str]]:
             columns = {"prompt", *dataclasses.replace(task, count=1).rows()[0]}
             if section.prompt_column not in columns:
                 problems.append(("data.prompt_column", f"{section.source} has no column {section.prompt_column!r}"))
-            missing = [name for name in template_columns(section.prompt_template) if name not in columns]
+            missing = [name for name in templates.placeholders(section.prompt_template) if name not in columns]
             if missing:
-                problems.append(("data.prompt_template", _missing_columns(missing, columns)))
+                problems.append(("data.prompt_template", templates.missing_message(missing, columns)))
     elif section.synthetic:
         problems.append(("data.synthetic", "only applies to a synthetic:NAME source"))
     elif _looks_like_file(section.source):
@@ -191,70 +185,6 @@ def _load_hub_rows(section: DataSection) -> list[dict[str, Any]]:
         "point data.source at a local .jsonl file instead",
     )
     return dataset.to_list()
-
-
-def render_prompt(template: str, row: dict[str, Any], prompt_column: str) -> str:
-    """Fill `{prompt}` and `{column}` placeholders; other braces (LaTeX `\\boxed{}`) stay as they are."""
-    values = {**row, "prompt": row[prompt_column]}
-    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
-
-
-def build_prompts(rows: list[dict[str, Any]], section: DataSection, source: str | None = None) -> list[dict]:
-    """Rows -> trl rows: a conversational `prompt` plus every other column.
-
-    A row missing a column the prompt needs, or holding null or empty text there, is an error: training
-    on the literal text "None" or "{colum}" would run without complaint and learn nothing useful."""
-    where = f"{source}: " if source else ""
-    needed = template_columns(section.prompt_template)
-    built = []
-    for number, row in enumerate(rows, start=1):
-        if not isinstance(row, dict):
-            raise GnivoError(f"{where}data row {number} is {type(row).__name__}, not an object with columns")
-        if section.prompt_column not in row:
-            raise GnivoError(
-                f"{where}data row {number} has no column {section.prompt_column!r} (data.prompt_column); "
-                f"it has: {', '.join(sorted(row))}"
-            )
-        messages = [{"role": "system", "content": section.system_prompt}] if section.system_prompt else []
-        if _is_conversation(row[section.prompt_column]):
-            messages.extend(row[section.prompt_column])  # already chat messages: keep their roles
-        else:
-            _check_row_values(row, number, section, needed, where)
-            text = render_prompt(section.prompt_template, row, section.prompt_column)
-            messages.append({"role": "user", "content": text})
-        extra = {k: v for k, v in row.items() if k != "prompt"}
-        built.append({**extra, "prompt": messages})
-    return built
-
-
-def _check_row_values(row: dict[str, Any], number: int, section: DataSection, needed: list[str], where: str) -> None:
-    missing = [name for name in needed if name != "prompt" and name not in row]
-    if missing:
-        columns = _missing_columns(missing, {"prompt", *row})
-        raise GnivoError(f"{where}data.prompt_template {columns} (row {number} of {section.source})")
-    for name in [section.prompt_column, *needed]:
-        column = section.prompt_column if name == "prompt" else name
-        value = row[column]
-        if isinstance(value, list | dict):
-            raise GnivoError(
-                f"{where}data row {number} of {section.source}: column {column!r} holds a {type(value).__name__}, "
-                "not text (a chat prompt is a list of {role, content} messages)"
-            )
-        if value is None or (isinstance(value, str) and not value.strip()):
-            state = "null" if value is None else "empty"
-            raise GnivoError(
-                f"{where}data row {number} of {section.source}: column {column!r} is {state}; fix or drop the row "
-                "(it would train on the text 'None' or on nothing)"
-            )
-
-
-def _missing_columns(missing: list[str], columns: set[str] | list[str]) -> str:
-    names = ", ".join("{" + name + "}" for name in missing)
-    return f"names {names}, which the data lacks (columns: {', '.join(sorted(columns))})"
-
-
-def _is_conversation(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(m, dict) and "role" in m for m in value)
 
 
 def load_prompt_dataset(section: DataSection, source: str | None = None) -> Dataset:

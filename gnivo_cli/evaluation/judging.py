@@ -60,7 +60,7 @@ def judge_batch(
     from rewards.calling import RewardCallError, call_reward
 
     owners = [problems[c.request.problem_id] for c in batch]
-    prompts = [template.messages(p.problem) for p in owners]
+    prompts = [template.messages(p.problem, p.fields) for p in owners]
     completions = [[{"role": "assistant", "content": c.text}] for c in batch]
     names = dict.fromkeys(key for p in owners for key in p.fields if key != "prompt")
     columns = {name: [p.fields.get(name) for p in owners] for name in names}

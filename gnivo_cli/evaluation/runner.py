@@ -123,6 +123,7 @@ def run_evaluation(
         model_id = model_identity(settings.model)
         tokenizer = load_tokenizer(settings.model)  # its failures are one-line errors already (`models._load`)
     template = PromptTemplate(settings.prompt_template or "", settings.system_prompt)
+    template.check(benchmark.name, problems, graded_fields(benchmark, reward, reward_params))
 
     weights = loaded.identity if loaded is not None else None
     fingerprint = run_fingerprint(settings, benchmark, problems, reward_params, weights=weights)
@@ -140,7 +141,7 @@ def run_evaluation(
         mine = shard.take(problems)
         missing = [(p, i) for p in mine for i in range(n) if (p.id, i) not in done]
         pending = {p.id: p for p, _ in missing}  # each problem with samples left, once
-        prompts = {pid: template.encode(tokenizer, p.problem) for pid, p in pending.items()}
+        prompts = {pid: template.encode(tokenizer, p.problem, p.fields) for pid, p in pending.items()}
         requests = [SampleRequest(p.id, i, prompts[p.id]) for p, i in missing]
         generation_seconds = 0.0
         if requests:
@@ -217,6 +218,14 @@ def _in_memory_generator(loaded: LoadedModel, settings: EvalSettings, stack: Exi
 
     stack.callback(loaded.model.train, loaded.model.training)
     return HFGenerator(loaded.model, loaded.tokenizer, settings.sampling(), batch_size=settings.batch_size)
+
+
+def graded_fields(benchmark: Benchmark, reward: Any, reward_params: dict[str, Any] | None) -> set[str]:
+    """The fields answers are graded against: the benchmark's gold field and the reward's graded columns."""
+    if reward is None:
+        with load_judge_reward(benchmark, reward_params) as built:  # cheap: a reward loads models on first call
+            return {benchmark.answer_field, *built.graded_columns}
+    return {benchmark.answer_field, *getattr(reward, "graded_columns", ())}
 
 
 def check_backend(backend: str) -> None:

@@ -84,13 +84,15 @@ def tiny_causal_lm(tokenizer: Any, seed: int = 0, **overrides: Any) -> Any:
     return LlamaForCausalLM(tiny_llama_config(tokenizer, **overrides))
 
 
-def save_tiny_model(target: str | Path, seed: int = 0) -> Path:
-    """Save a tiny causal LM and its tokenizer to `target`: a model directory for `model.name`."""
+def save_tiny_model(target: str | Path, seed: int = 0, **overrides: Any) -> Path:
+    """Save a tiny causal LM and its tokenizer to `target`: a model directory for `model.name`.
+
+    `overrides` change its config (e.g. `attention_dropout=0.3`)."""
     from transformers.utils import logging as transformers_logging
 
     target = Path(target)
     tokenizer = tiny_tokenizer()
     transformers_logging.disable_progress_bar()
-    tiny_causal_lm(tokenizer, seed).save_pretrained(target)
+    tiny_causal_lm(tokenizer, seed, **overrides).save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target

@@ -130,6 +130,10 @@ def recipe_from_dict(
         explicit = set(raw.get("algorithm") or {}) if isinstance(raw.get("algorithm"), dict) else set()
         problems.extend(_cross_checks(recipe, explicit))
         problems.extend(_reward_checks(recipe))
+    if not problems:
+        from gnivo_cli.data.answer_leaks import answer_leak_problems
+
+        problems.extend(answer_leak_problems(recipe.data, recipe.rewards))
     if problems:
         raise RecipeError([locate(path, message, source, lines, overridden) for path, message in problems])
     fixed = ALGORITHMS[recipe.algorithm.name].fixed  # e.g. one-step GN-IVO is GN-IVO at the final prefix point
@@ -225,6 +229,12 @@ def _cross_checks(recipe: Recipe, explicit_algorithm_keys: set[str]) -> list[tup
             "generation.vllm_server_url",
             f"must be an http(s) URL, such as http://10.0.0.2:8000; got {url!r}",
         )
+    check(
+        recipe.lora.dropout == 0,
+        "lora.dropout",
+        f"must be 0, got {recipe.lora.dropout}: gnivo trains without dropout, so that the policy that learns "
+        "is the one that sampled (with dropout, every log-ratio to the old policy is partly noise); remove the key",
+    )
     if isinstance(recipe.lora.target_modules, list):
         check(
             all(isinstance(name, str) and name.strip() for name in recipe.lora.target_modules),

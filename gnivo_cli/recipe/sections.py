@@ -23,7 +23,8 @@ class LoraSection:
     enabled: bool = False
     r: int = field(default=16, metadata=bounds(ge=1))
     alpha: int = field(default=32, metadata=bounds(ge=1))  # LoRA's scale is alpha / r: 0 would train nothing
-    dropout: float = field(default=0.05, metadata=bounds(ge=0, lt=1))
+    # only 0: training runs without dropout (gnivo_cli/models/dropout.py); kept to refuse other values with the reason
+    dropout: float = field(default=0.0, metadata=bounds(ge=0, lt=1))
     target_modules: str | list[str] = field(default="all-linear", metadata=bounds(nonempty=True))
 
 
@@ -34,9 +35,12 @@ class DataSection:
     split: str = field(default="train", metadata=bounds(nonempty=True))
     config: str | None = None  # the Hugging Face dataset config name, where it has several
     prompt_column: str = field(default="problem", metadata=bounds(nonempty=True))
-    # `{prompt}` is the prompt column; other `{column}` names also work
+    # `{prompt}` is the prompt column, `{column}` any other column; `{{`/`}}` are literal braces, other
+    # braces stay as written (`\boxed{}`): gnivo_cli/data/templates.py
     prompt_template: str = field(default="{prompt}", metadata=bounds(nonempty=True))
     system_prompt: str | None = None
+    # true: the prompt may render a column a reward grades against (refused otherwise: the model would see its answer)
+    allow_answer_in_prompt: bool = False
     limit: int | None = field(default=None, metadata=bounds(ge=1))
     synthetic: dict[str, Any] = field(default_factory=dict)  # parameters of a synthetic task
 

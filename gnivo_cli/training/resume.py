@@ -193,7 +193,13 @@ def never_trained(output_dir: Path) -> bool:
     """Only what a start stopped before its first step leaves: gnivo's own recipe.yaml, exactly as it wrote it,
     no metrics row, the lock; no checkpoint, no summary, nothing foreign (the held-out evaluation of the initial
     policy and a tracker's first files come before the first step)."""
-    expected = {*run_files.STEP_FILES, run_files.RECIPE_FILE, run_files.EVAL_DIR, run_files.TENSORBOARD_DIR}
+    expected = {
+        *run_files.STEP_FILES,
+        run_files.RECIPE_FILE,
+        run_files.PROMPTS_FILE,
+        run_files.EVAL_DIR,
+        run_files.TENSORBOARD_DIR,
+    }
     names = {p.name for p in output_dir.iterdir()} - {LOCK_FILE}
     if not names <= expected:
         return False

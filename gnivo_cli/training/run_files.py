@@ -1,6 +1,7 @@
 """The layout of a `gnivo train` output directory, in one place.
 
     recipe.yaml        the resolved recipe (written when training starts)
+    prompts.txt        the data's first prompts as the model receives them (written with recipe.yaml)
     metrics.jsonl      one row per optimizer step
     eval.jsonl         one row per held-out evaluation (`training.eval`): step, benchmark, scores
     eval/step-N/       that evaluation's samples.jsonl, results.json and run.json, as `gnivo eval` writes them
@@ -29,6 +30,7 @@ from gnivo_cli.errors import GnivoError
 from gnivo_cli.files.jsonl import iter_jsonl
 
 RECIPE_FILE = "recipe.yaml"
+PROMPTS_FILE = "prompts.txt"
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.jsonl"
 EVAL_DIR = "eval"

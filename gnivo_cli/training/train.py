@@ -1,8 +1,9 @@
 """`train(recipe)`: recipe -> model, data, rewards -> trl trainer -> output directory.
 
-OUTPUT_DIR receives recipe.yaml (resolved), metrics.jsonl, checkpoint-N/ (every `save_steps`),
-final/ (the LoRA adapter or the full model, loadable by peft/transformers) and summary.json; see
-`gnivo_cli.training.run_files` for the layout and `gnivo_cli.training.resume` for how a run is started or resumed.
+OUTPUT_DIR receives recipe.yaml (resolved), prompts.txt (the first prompts as the model receives them),
+metrics.jsonl, checkpoint-N/ (every `save_steps`), final/ (the LoRA adapter or the full model, loadable by
+peft/transformers) and summary.json; see `gnivo_cli.training.run_files` for the layout and
+`gnivo_cli.training.resume` for how a run is started or resumed.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def trainer_config(recipe: Recipe, output_dir: Path, reward_weights: list[float]
         project=train.project,
         run_name=train.run_name or output_dir.name,
         disable_tqdm=True,
+        # Sampling, old/reference log-probs and the loss see one policy (gnivo_cli/models/dropout.py).
+        disable_dropout=True,
         log_completions=False,  # gnivo writes every completion itself (completions.jsonl)
         reward_weights=reward_weights,
         max_completion_length=gen.max_new_tokens,
@@ -93,7 +96,7 @@ def _lora_config(recipe: Recipe) -> Any:
     return LoraConfig(
         r=lora.r,
         lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
+        lora_dropout=lora.dropout,  # 0: the recipe refuses any other value (gnivo_cli/models/dropout.py)
         target_modules=lora.target_modules,
         task_type="CAUSAL_LM",
     )
@@ -114,6 +117,7 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
     from gnivo_cli.algorithms.reward_functions import check_reward_columns
     from gnivo_cli.data.loading import load_training_dataset
     from gnivo_cli.models.checks import check_against_model
+    from gnivo_cli.models.dropout import zero_dropout_rates
     from gnivo_cli.models.loading import load_causal_lm, load_tokenizer
     from gnivo_cli.models.vllm_setup import prepare_training
     from gnivo_cli.training.callbacks import MetricsWriter, RichProgress
@@ -143,6 +147,9 @@ def build_trainer(recipe: Recipe, output_dir: Path, *, console: Any = None) -> t
         processing_class=tokenizer,
         peft_config=_lora_config(recipe),
     )
+    zero_dropout_rates(trainer.model)  # trl's disable_dropout leaves the rates attention layers read
+    if getattr(trainer, "ref_model", None) is not None:
+        zero_dropout_rates(trainer.ref_model)
     for callback in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(callback)
     guard_trackers(trainer, output_dir, warn=(lambda message: _say(console, message)) if console else None)
@@ -173,6 +180,7 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
     starts they stop it at once, with nothing written, and raise it too.
     """
     from gnivo_cli.training.launch import process_place
+    from gnivo_cli.training.prompt_preview import prompts_file_text, received_prompts, show_prompt
     from gnivo_cli.training.resume import apply_plan, plan_start, record_resume
     from gnivo_cli.training.run_lock import locked_run_dir
     from gnivo_cli.training.stopping import StopRequest, stop_on_signals
@@ -198,8 +206,12 @@ def train(recipe: Recipe, *, resume: bool = False, console: Any = None) -> Train
         if plan.finished:
             return _finished_result(recipe, output_dir, plan)
         if trainer.accelerator.is_main_process:
+            prompts = received_prompts(trainer)
+            if console is not None and prompts:
+                show_prompt(console, prompts[0])
             apply_plan(plan, output_dir)
             write_text_atomic(output_dir / run_files.RECIPE_FILE, run_files.recipe_text(recipe.to_yaml()))
+            write_text_atomic(output_dir / run_files.PROMPTS_FILE, prompts_file_text(prompts))
             if plan.resumed:
                 record_resume(plan, output_dir)
         trainer.accelerator.wait_for_everyone()

@@ -125,6 +125,10 @@ class MathReward(Reward):
         fallbacks: list[Fallback] = dataclasses.field(default_factory=lambda: ["answer_is", "last_number"])
         #: Reward for a correct answer found by a fallback (lower it to reward the \boxed{} format).
         fallback_correct: float = 1.0
+        #: Check what the plain rules cannot decide (expressions, equations, sets) symbolically. false: such an
+        #: answer is wrong, so only an answer written as a number (9, 9.0, a fraction) matches: for tasks whose
+        #: problem is itself the expression, where boxing the unevaluated "7 + 2" would count as answering 9.
+        symbolic: bool = True
         #: Seconds allowed per check.
         timeout: float = 2.0
         #: Checking processes: 0 or 1 check in this process, N > 1 use N processes, -1 one per core.
@@ -156,6 +160,10 @@ class MathReward(Reward):
 
     @property
     def required_columns(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.params.answer_column,)
+
+    @property
+    def graded_columns(self) -> tuple[str, ...]:  # type: ignore[override]
         return (self.params.answer_column,)
 
     # -- judging -------------------------------------------------------------------------------------
@@ -199,8 +207,9 @@ class MathReward(Reward):
                 except Exception:  # a bug in a cheap rule must not stop training: the checker decides
                     decided = None
                 if decided is None:
-                    known[key] = (False, False, 0.0)  # placeholder until checked
-                    symbolic.append(key)
+                    known[key] = (False, False, 0.0)  # placeholder until checked (or wrong, without symbolic)
+                    if self.params.symbolic:
+                        symbolic.append(key)
                 else:
                     known[key] = (decided, False, time.perf_counter() - started)
         if symbolic:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from gnivo_cli.data.loading import ArithmeticTask, build_prompts, load_rows, read_json_rows, render_prompt
+from gnivo_cli.data.loading import ArithmeticTask, load_rows, read_json_rows
+from gnivo_cli.data.prompts import build_prompts
 from gnivo_cli.errors import GnivoError
 from gnivo_cli.recipe.loader import DataSection
 
@@ -23,19 +24,22 @@ def test_arithmetic_rows_are_deterministic_and_correct():
         assert int(row["answer"]) == eval(expression)
 
 
-def test_template_fills_columns_and_leaves_latex_braces():
-    row = {"problem": "What is 1 + 2?", "level": 3}
-    text = render_prompt("{prompt} (level {level}) Put it in \\boxed{}. {unknown}", row, "problem")
-    assert text == "What is 1 + 2? (level 3) Put it in \\boxed{}. {unknown}"
+def test_template_fills_columns_and_keeps_braces_that_hold_no_name():
+    section = DataSection(prompt_template="{prompt} (level {level}) Put it in \\boxed{}, x^{2}, \\frac{{a}}{{b}}.")
+    (built,) = build_prompts([{"problem": "What is 1 + 2?", "level": 3}], section)
+    assert built["prompt"][0]["content"] == "What is 1 + 2? (level 3) Put it in \\boxed{}, x^{2}, \\frac{a}{b}."
 
 
 def test_template_naming_a_missing_column_is_an_error_not_literal_text():
-    section = DataSection(prompt_template="{prompt} (level {levle}) Put it in \\boxed{answer}, x^{2}.")
-    with pytest.raises(GnivoError, match=r"names \{levle\}, which the data lacks \(columns: level, problem, prompt\)"):
+    section = DataSection(prompt_template="{prompt} (level {levle}) Put it in \\boxed{}, x^{2}.")
+    with pytest.raises(
+        GnivoError, match=r"names \{levle\}, which the data lacks \(columns: level, problem, prompt\); did you mean"
+    ):
         build_prompts([{"problem": "What is 1 + 2?", "level": 3}], section)
-    fine = DataSection(prompt_template="{prompt} (level {level}) Put it in \\boxed{x}, x^{2}, \\frac{a}{b}.")
-    (built,) = build_prompts([{"problem": "1 + 2?", "level": 3}], fine)
-    assert built["prompt"][0]["content"] == "1 + 2? (level 3) Put it in \\boxed{x}, x^{2}, \\frac{a}{b}."
+    # A word in braces is a placeholder wherever it stands, LaTeX or not: the check and the text agree.
+    latex = DataSection(prompt_template="{prompt} as \\frac{a}{b}")
+    with pytest.raises(GnivoError, match=r"names \{a\}, \{b\}.*write \{\{a\}\}"):
+        build_prompts([{"problem": "1 + 2?"}], latex)
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
@@ -78,12 +82,56 @@ def test_reads_the_shared_math_training_set(shared_benchmarks):
     assert {"problem", "answer"} <= set(rows[0])
 
 
+CONVERSATION = [
+    {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hello"},
+    {"role": "user", "content": "Help me"},
+]
+
+
 def test_conversational_prompts_pass_through_as_messages():
-    conversation = [
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Hello"},
-        {"role": "user", "content": "Help me"},
-    ]
     section = DataSection(prompt_column="prompt", system_prompt="Be kind.")
-    (built,) = build_prompts([{"prompt": conversation}], section)
-    assert built["prompt"] == [{"role": "system", "content": "Be kind."}, *conversation]
+    (built,) = build_prompts([{"prompt": CONVERSATION}], section)
+    assert built["prompt"] == [{"role": "system", "content": "Be kind."}, *CONVERSATION]
+    (plain,) = build_prompts([{"prompt": CONVERSATION}], DataSection(prompt_column="prompt"))
+    assert plain["prompt"] == CONVERSATION
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ({"role": "user", "content": None}, r"message 2 \(user\) has content null; it must be text"),
+        ({"role": "user"}, r"message 2 \(user\) has no content"),
+        ({"role": "user", "content": ["a"]}, r"message 2 \(user\) has content of type list"),
+        ({"role": "tool", "content": "x"}, r"message 2 has role 'tool' \(allowed: system, user, assistant\)"),
+        ({"content": "x"}, r"message 2 has no role"),
+        ("x", r"message 2 is str, not a \{role, content\} mapping"),
+    ],
+)
+def test_chat_rows_are_checked_like_text_rows(message, error):
+    rows = [{"prompt": CONVERSATION}, {"prompt": [CONVERSATION[0], message]}]
+    with pytest.raises(
+        GnivoError, match=r"^recipe.yaml: data row 2 of data.jsonl: column 'prompt' \(data.prompt_column\) " + error
+    ):
+        build_prompts(rows, DataSection(source="data.jsonl", prompt_column="prompt"), "recipe.yaml")
+    with pytest.raises(GnivoError, match=r"data row 1 of .*is an empty list of chat messages"):
+        build_prompts([{"prompt": []}], DataSection(prompt_column="prompt"))
+
+
+def test_a_template_with_chat_rows_is_refused_not_dropped():
+    section = DataSection(prompt_column="prompt", prompt_template="{prompt} Be brief.")
+    with pytest.raises(
+        GnivoError, match=r"data row 1 .*holds chat messages.*prompt_template '\{prompt\} Be brief.' would be ignored"
+    ):
+        build_prompts([{"prompt": CONVERSATION}], section)
+
+
+def test_a_system_prompt_is_not_added_to_a_conversation_that_has_one():
+    with_system = [{"role": "system", "content": "Be terse."}, *CONVERSATION]
+    section = DataSection(prompt_column="prompt", system_prompt="Be kind.")
+    with pytest.raises(
+        GnivoError, match=r"data row 2 .*already has a system message, and data.system_prompt would add"
+    ):
+        build_prompts([{"prompt": CONVERSATION}, {"prompt": with_system}], section)
+    (kept,) = build_prompts([{"prompt": with_system}], DataSection(prompt_column="prompt"))
+    assert kept["prompt"] == with_system

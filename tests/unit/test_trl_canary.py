@@ -27,6 +27,8 @@ METHODS = {
     "_prepare_inputs": ["self", "generation_batch"],
     "_compute_loss": ["self", "model", "inputs"],
     "training_step": ["self", "model", "inputs", "num_items_in_batch"],
+    # The prompts a run shows at its start are tokenized by trl's own method (training/prompt_preview.py).
+    "_tokenize_prompts": ["self", "prompts"],
 }
 #: `_get_per_token_logps_and_entropies(model, input_ids, attention_mask, logits_to_keep, compute_entropy=)`.
 LOGPS_PARAMETERS = ["model", "input_ids", "attention_mask", "logits_to_keep", "compute_entropy"]
