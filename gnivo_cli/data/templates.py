@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gnivo_cli.errors import GnivoError
-from gnivo_cli.suggest import closest
+from gnivo_cli.suggest import did_you_mean
 
 # Tried left to right: a doubled brace first, so `{{name}}` is the literal text `{name}`.
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^\W\d]\w*)\}")
@@ -88,8 +88,8 @@ def missing_message(missing: list[str], available: Iterable[str], what: str = "c
     """`names {x}, which the data lacks (columns: ...)`, with a did-you-mean and the escape for literal braces."""
     known = sorted(set(available))
     names = ", ".join("{" + name + "}" for name in missing)
-    match = closest(missing[0], known)
-    hint = f"did you mean {{{match}}}? " if match else ""
+    hint = did_you_mean(missing[0], known, stands_for={name: "{" + name + "}" for name in known}).removeprefix("; ")
+    hint = f"{hint} " if hint else ""
     literal = "{{" + missing[0] + "}}"
     return (
         f"names {names}, which the data lacks ({what}: {', '.join(known) or 'none'}); "

@@ -7,7 +7,7 @@ and every other brace literal text (`\\boxed{}`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +16,6 @@ from gnivo_cli.errors import GnivoError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
-
-    from gnivo_cli.evaluation.benchmark_spec import Problem
 
 PROBLEM = "problem"
 # The instruction of Qwen2.5-Math and simpleRL-reason evaluations: the answer goes in \boxed{}.
@@ -66,20 +64,21 @@ class PromptTemplate:
         text = self.render(tokenizer, problem, fields)
         return tokenizer(text, add_special_tokens=not uses_chat_template(tokenizer))["input_ids"]
 
-    def check(self, bench: str, problems: Sequence[Problem], graded: Iterable[str]) -> None:
-        """Before any model loads: every field the template reads is in every row, and none of them holds
-        what the answers are graded against (`graded`: the gold field, the reward's graded columns)."""
+    def check(self, bench: str, fields_by_problem: Mapping[str, Mapping[str, Any]], graded: Iterable[str]) -> None:
+        """Before any model loads: every field the template reads is in every problem's fields (by problem
+        id), and none of them holds what the answers are graded against (`graded`: the gold field, the
+        reward's graded columns)."""
         leaked = [name for name in self.fields if name in set(graded)]
         if leaked:
             raise GnivoError(
                 f"--prompt-template renders {{{leaked[0]}}}, the field benchmark {bench!r} grades answers against: "
                 "the model would see its answer"
             )
-        for problem in problems:
-            missing = [name for name in self.fields if name not in problem.fields]
+        for problem_id, fields in fields_by_problem.items():
+            missing = [name for name in self.fields if name not in fields]
             if missing:
-                message = templates.missing_message(missing, [PROBLEM, *problem.fields], "fields")
-                raise GnivoError(f"--prompt-template {message} (benchmark {bench!r}, problem {problem.id})")
+                message = templates.missing_message(missing, [PROBLEM, *fields], "fields")
+                raise GnivoError(f"--prompt-template {message} (benchmark {bench!r}, problem {problem_id})")
 
 
 def uses_chat_template(tokenizer: PreTrainedTokenizerBase) -> bool:

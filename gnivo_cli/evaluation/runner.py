@@ -123,7 +123,7 @@ def run_evaluation(
         model_id = model_identity(settings.model)
         tokenizer = load_tokenizer(settings.model)  # its failures are one-line errors already (`models._load`)
     template = PromptTemplate(settings.prompt_template or "", settings.system_prompt)
-    template.check(benchmark.name, problems, graded_fields(benchmark, reward, reward_params))
+    template.check(benchmark.name, {p.id: p.fields for p in problems}, graded_fields(benchmark, reward, reward_params))
 
     weights = loaded.identity if loaded is not None else None
     fingerprint = run_fingerprint(settings, benchmark, problems, reward_params, weights=weights)

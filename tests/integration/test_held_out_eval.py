@@ -25,10 +25,10 @@ from test_train import tiny_recipe
 
 pytestmark = pytest.mark.slow
 
-#: LoRA dropout and a sampled prefix point: training draws from the global random stream (dropout masks)
-#: and from the trainer's own generator, so an evaluation that moved either would change the weights.
+#: Sampling and a sampled prefix point: training draws from the global random stream (generation) and from
+#: the trainer's own generator, so an evaluation that moved either would change the weights.
 RANDOM = {
-    "lora": "{enabled: true, r: 4, alpha: 8, dropout: 0.3}",
+    "lora": "{enabled: true, r: 4, alpha: 8}",
     "algorithm": "{name: gnivo, num_generations: 2, alpha: 0.5, beta: 0.1, prefix: sample}",
     "rewards": LENGTH,
 }

@@ -52,7 +52,7 @@ def test_a_placeholder_without_value_is_an_error_naming_it_and_the_columns():
 
 
 def test_did_you_mean_names_the_closest_column():
-    with pytest.raises(TemplateError, match=r"did you mean \{level\}\?"):
+    with pytest.raises(TemplateError, match=r"did you mean '\{level\}'\?"):
         render("{levle}", {"level": 3})
 
 
