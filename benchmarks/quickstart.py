@@ -233,3 +233,7 @@ def _judged(reward, prompt, texts: list[str], row: dict) -> str:
     shown = [text.replace("\n", "\\n").replace("|", "/").replace("`", "'") for text in texts]  # one table cell
     cells = [f"`{text}` {fmt(value, 2)}" for text, value in zip(shown, scores, strict=True)]
     return "<br>".join(cells)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
