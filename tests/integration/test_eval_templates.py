@@ -65,6 +65,7 @@ def test_a_template_showing_the_gold_is_refused_before_generation(tmp_path, data
 def test_a_field_the_rows_lack_is_named_with_the_fields(tmp_path, data, tiny_model_dir):
     with pytest.raises(
         GnivoError,
-        match=r"names \{sorce\}, which the data lacks \(fields: answer, id, problem, source\); did you mean '\{source\}'",
+        match=r"names \{sorce\}, which the data lacks \(fields: answer, id, problem, source\); "
+        r"did you mean '\{source\}'",
     ):
         run(tmp_path, data, tiny_model_dir, "{problem} {sorce}")
