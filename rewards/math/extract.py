@@ -69,7 +69,15 @@ def last_boxed(text: str) -> str | None:
     """The content of the last ``\\boxed{}`` or ``\\fbox{}``, braces counted; an unclosed box takes the rest.
 
     Also accepts the brace-less form ``\\boxed 5``. Returns None when there is no box or it is empty.
+    Lenient, for reference solutions; a completion's answer goes through `extract_answer`, which does not
+    accept an unclosed box.
     """
+    found = _last_box(text)
+    return found[0] if found is not None else None
+
+
+def _last_box(text: str) -> tuple[str, bool] | None:
+    """(content, closed) of the last box; None when there is no box or it is empty."""
     start = -1
     command = ""
     for candidate in BOX_COMMANDS:
@@ -81,13 +89,15 @@ def last_boxed(text: str) -> str | None:
     i = start + len(command)
     while i < len(text) and text[i] in " \t":
         i += 1
+    closed = True
     if i < len(text) and text[i] == "{":
         content = _balanced(text, i)
+        closed = i + 1 + len(content) < len(text)  # the closing brace's index, when there is one
     else:  # \boxed 5: the next run of non-space characters
         match = re.match(r"[^\s$]+", text[i:])
         content = match.group(0) if match else ""
     content = content.strip()
-    return content or None
+    return (content, closed) if content else None
 
 
 def _rfind_command(text: str, command: str) -> int:
@@ -305,9 +315,11 @@ def _separates_thousands(text: str, start: int, comma: int) -> bool:
 def extract_answer(completion: str, fallbacks: Sequence[str] = ()) -> tuple[str | None, str]:
     """(answer, source): source is "boxed", the name of the fallback that found it, or "none"."""
     text = final_text(completion)
-    boxed = last_boxed(text)
-    if boxed is not None:
-        return boxed, BOXED
+    box = _last_box(text)
+    if box is not None:
+        content, closed = box
+        # An unclosed last box: the completion was cut off inside its answer, as harness and Math-Verify read it.
+        return (content, BOXED) if closed else (None, NO_ANSWER)
     for name in fallbacks:
         found = FALLBACKS[name](text)
         if found is not None:

@@ -40,6 +40,24 @@ def test_last_boxed(text, expected):
     assert last_boxed(text) == expected
 
 
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "so 8 + 2 = \\boxed{10",  # cut off before the closing brace
+        "\\boxed{3}, no: \\boxed{\\frac{1}{2}",  # the last box decides, and it is unclosed
+        "To write the final answer as \\boxed{{\\bf",
+        "the answer is 10, so \\boxed{10",  # no fallback either: the answer itself was cut off
+    ],
+)
+def test_a_completion_cut_off_inside_its_box_has_no_answer(completion):
+    assert extract_answer(completion, ["answer_is", "last_number"]) == (None, "none")
+
+
+def test_a_closed_box_ending_in_a_brace_is_closed():
+    assert extract_answer("\\boxed{\\frac{1}{2}}") == ("\\frac{1}{2}", "boxed")
+    assert extract_answer("\\boxed{\\frac{1}{2}} done") == ("\\frac{1}{2}", "boxed")
+
+
 @pytest.mark.parametrize("text", ["no box here", "\\boxed{}", "\\boxed{   }", "\\fboxsep=1pt"])
 def test_last_boxed_none(text):
     assert last_boxed(text) is None

@@ -14,7 +14,7 @@ from rewards.math.reward import MathReward
         ("so 7 + 2 = \\boxed{9.0}", 1.0, 1.0),
         ("\\boxed{18/2}", 1.0, 1.0),
         ("\\boxed{7 + 2}", 1.0, 0.0),  # the question copied into the box
-        ("To solve the equation \\boxed{2 + 7", 1.0, 0.0),  # unclosed, as a cut-off completion leaves it
+        ("To solve the equation \\boxed{9", 0.0, 0.0),  # unclosed, as a cut-off completion leaves it: no answer
         ("\\boxed{7 + 2 = 9}", 1.0, 0.0),
         ("\\boxed{10}", 0.0, 0.0),
     ],
