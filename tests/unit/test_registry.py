@@ -79,6 +79,7 @@ def test_builtin_rewards_are_plugins_like_any_other():
     infos = _by_name()
     builtins = {
         "math": "rewards.math.reward:MathReward",
+        "format": "rewards.format:FormatReward",
         "reward-model": "rewards.reward_model:RewardModelReward",
         "steps": "rewards.synthetic_steps:StepsReward",
     }
