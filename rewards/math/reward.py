@@ -125,6 +125,8 @@ class MathReward(Reward):
         fallbacks: list[Fallback] = dataclasses.field(default_factory=lambda: ["answer_is", "last_number"])
         #: Reward for a correct answer found by a fallback (lower it to reward the \boxed{} format).
         fallback_correct: float = 1.0
+        #: Reward for a wrong answer found by a fallback; unset: `wrong`.
+        fallback_wrong: float | None = None
         #: Check what the plain rules cannot decide (expressions, equations, sets) symbolically. false: such an
         #: answer is wrong, so only an answer written as a number (9, 9.0, a fraction) matches: for tasks whose
         #: problem is itself the expression, where boxing the unevaluated "7 + 2" would count as answering 9.
@@ -278,6 +280,8 @@ class MathReward(Reward):
             return params.unparsable
         if verdict.correct:
             return params.correct if verdict.source == BOXED else params.fallback_correct
+        if verdict.source != BOXED and params.fallback_wrong is not None:
+            return params.fallback_wrong
         return params.wrong
 
     def _checker(self) -> Any:

@@ -26,3 +26,15 @@ def test_without_symbolic_checks_an_expression_is_not_its_value(completion, symb
     with MathReward(MathReward.Params(symbolic=False)) as reward:
         assert reward([None], [completion], **gold) == [value_only]
         assert reward.metrics()["timeouts"] == 0
+
+
+def test_fallback_answers_score_apart_from_boxed_ones():
+    """A ladder for teaching the box: a right unboxed sum earns a little, any box more, the right box most."""
+    params = MathReward.Params(
+        fallbacks=["last_number"], fallback_correct=0.1, fallback_wrong=0.0, wrong=0.2, symbolic=False
+    )
+    completions = ["8 + 2 = 10", "8 + 2 = 11", "8 + 2 = \\boxed{10}", "8 + 2 = \\boxed{11}", "no number"]
+    with MathReward(params) as reward:
+        assert reward([None] * 5, completions, answer=["10"] * 5) == [0.1, 0.0, 1.0, 0.2, 0.0]
+    with MathReward(MathReward.Params(fallbacks=["last_number"], wrong=0.2, symbolic=False)) as reward:
+        assert reward([None], ["8 + 2 = 11"], answer=["10"]) == [0.2]  # unset: a wrong fallback answer is `wrong`
