@@ -169,7 +169,8 @@ SUBSTITUTIONS: list[tuple[str, str]] = [
     ("--seeds 3", "--seeds 1"),
     ("--seeds 0,1,2", "--seeds 1"),
     ("runs/my-run", "{trained_run}"),
-    ("runs/a runs/b runs/c", "runs/cmp/gnivo/seed-0 runs/cmp/grpo/seed-0 runs/cmp/rloo/seed-0"),
+    # compare counts seeds from the recipe's own: the quickstart runs seed 1
+    ("runs/a runs/b runs/c", "runs/cmp/gnivo/seed-1 runs/cmp/grpo/seed-1 runs/cmp/rloo/seed-1"),
     ("RUN/completions.jsonl", "{trained_run}/completions.jsonl"),
     ("runs/quickstart/checkpoint-50", "runs/quickstart/checkpoint-2"),  # the last of two steps
     ("model=OpenAssistant/reward-model-deberta-v3-large-v2", "model={reward_model}"),
