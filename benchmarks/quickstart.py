@@ -191,11 +191,9 @@ def show_what_the_model_sees_and_writes(run_dirs: list[Path], samples: int, rows
         recipe = load_recipe(run_dir / "recipe.yaml")
         data = load_rows(recipe.data)[:rows]
         prompts = [row["prompt"] for row in build_prompts(data, recipe.data)]
-        rewards = [(load_reward(spec.name, spec.params), spec.weight) for spec in recipe.rewards]
+        graded = [column for spec in recipe.rewards for column in load_reward(spec.name, spec.params).graded_columns]
         tokenizer = load_tokenizer(recipe.model.name)
-        named = " + ".join(
-            f"{weight:g} x `{spec.name}`" for spec, (_, weight) in zip(recipe.rewards, rewards, strict=True)
-        )
+        named = " + ".join(f"{spec.weight:g} x `{spec.name}`" for spec in recipe.rewards)
         print(
             f"\n{run_dir.name}: {samples} completions per row at temperature {recipe.generation.temperature}, "
             f"the recipe's reward ({named}) after each\n"
@@ -208,8 +206,7 @@ def show_what_the_model_sees_and_writes(run_dirs: list[Path], samples: int, rows
             torch.manual_seed(recipe.training.seed)
             written[label] = [_sample(model, tokenizer, prompt, recipe, samples) for prompt in prompts]
         for row, prompt, before, after in zip(data, prompts, written["untrained"], written["trained"], strict=True):
-            cells = [_judged(rewards, prompt, texts, row) for texts in (before, after)]
-            graded = [column for reward, _ in rewards for column in reward.graded_columns]
+            cells = [_judged(recipe.rewards, prompt, texts, row) for texts in (before, after)]
             gold = ", ".join(str(row.get(column)) for column in dict.fromkeys(graded)) or "-"
             print(f"| {row[recipe.data.prompt_column]} ({gold}) | {cells[0]} | {cells[1]} |")
 
@@ -230,14 +227,12 @@ def _sample(model, tokenizer, prompt, recipe, samples: int) -> list[str]:
     return tokenizer.batch_decode(out[:, ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
-def _judged(rewards, prompt, texts: list[str], row: dict) -> str:
-    """Each text with the recipe's reward: the weighted sum of its rewards, as training adds them."""
-    columns = {key: [value] * len(texts) for key, value in row.items() if key != "prompt"}
-    completions = [[{"role": "assistant", "content": t}] for t in texts]
-    scores = [0.0] * len(texts)
-    for reward, weight in rewards:
-        found = reward([prompt] * len(texts), completions, **columns)
-        scores = [total + weight * (value or 0.0) for total, value in zip(scores, found, strict=True)]
+def _judged(specs, prompt, texts: list[str], row: dict) -> str:
+    """Each text with the recipe's reward, the weighted sum training gives it (`gnivo values` scores the same way)."""
+    from gnivo_cli.values.rewarding import RewardInput, score_rewards
+
+    columns = {key: value for key, value in row.items() if key != "prompt"}
+    scores, _, _ = score_rewards(specs, [RewardInput(prompt, text, columns) for text in texts])
     shown = [text.replace("\n", "\\n").replace("|", "/").replace("`", "'") for text in texts]  # one table cell
     cells = [f"`{text}` {fmt(value, 2)}" for text, value in zip(shown, scores, strict=True)]
     return "<br>".join(cells)
