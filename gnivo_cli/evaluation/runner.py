@@ -132,76 +132,74 @@ def run_evaluation(
         fingerprint = run_fingerprint(settings, benchmark, problems, reward_params, weights=weights)
         directory = Path(output_dir) if output_dir is not None else default_output_dir(settings, fingerprint)
         shard = Shard.from_environment()
-        with RunStore(directory) as store:  # holds the folder's lock until results.json is written
-            done = store.open(fingerprint) if shard.is_main else {}
-            shard.barrier()  # process 0 has checked the folder and merged what a killed run left
-            if not shard.is_main:
-                done = store.read_samples()
-            resumed = set(done)
-            sink = store if shard.is_main else store.shard_writer(shard.rank)
+        store = owned.enter_context(RunStore(directory))  # holds the folder's lock until results.json is written
+        done = store.open(fingerprint) if shard.is_main else {}
+        shard.barrier()  # process 0 has checked the folder and merged what a killed run left
+        if not shard.is_main:
+            done = store.read_samples()
+        resumed = set(done)
+        sink = store if shard.is_main else store.shard_writer(shard.rank)
 
-            n = settings.samples or 1
-            mine = shard.take(problems)
-            missing = [(p, i) for p in mine for i in range(n) if (p.id, i) not in done]
-            pending = {p.id: p for p, _ in missing}  # each problem with samples left, once
-            prompts = {pid: template.encode(tokenizer, p.problem, p.fields) for pid, p in pending.items()}
-            requests = [SampleRequest(p.id, i, prompts[p.id]) for p, i in missing]
-            generation_seconds = 0.0
-            if requests:
-                with ExitStack() as stack:
-                    check_columns(reward, benchmark, problems)  # before the model: a reward that cannot judge fails now
-                    if generator is None and loaded is not None:
-                        generator = _in_memory_generator(loaded, settings, stack)
-                    if generator is None:
-                        with _status(progress, f"Loading {settings.model} ({settings.backend}) ..."):
-                            generator = build_generator(
-                                settings.backend,
-                                settings.model,
-                                settings.sampling(),
-                                batch_size=settings.batch_size,
-                                dtype=settings.dtype,
-                                device=settings.device or shard.default_device(),
-                            )
-                        stack.callback(generator.close)
-                    sample_values = SampleValues.start(settings, generator, stack) if settings.values_on else None
-                    total, already = len(mine) * n, len(mine) * n - len(missing)
-                    bar = stack.enter_context(
-                        _progress(progress and shard.is_main, benchmark, total=total, done=already)
-                    )
-                    by_id = {p.id: p for p in problems}
-                    for batch, seconds in _timed(generator.generate(requests)):
-                        generation_seconds += seconds
-                        rows = judge_batch(reward, batch, by_id, template, benchmark)
-                        if sample_values is not None:
-                            sample_values.annotate(rows, batch)
-                        sink.append(rows)
-                        done.update({(row["problem_id"], row["sample_index"]): row for row in rows})
-                        bar(len(rows), sum(row["num_tokens"] for row in rows))
-                        if on_batch is not None:
-                            on_batch(rows)
+        n = settings.samples or 1
+        mine = shard.take(problems)
+        missing = [(p, i) for p in mine for i in range(n) if (p.id, i) not in done]
+        pending = {p.id: p for p, _ in missing}  # each problem with samples left, once
+        prompts = {pid: template.encode(tokenizer, p.problem, p.fields) for pid, p in pending.items()}
+        requests = [SampleRequest(p.id, i, prompts[p.id]) for p, i in missing]
+        generation_seconds = 0.0
+        if requests:
+            with ExitStack() as stack:
+                check_columns(reward, benchmark, problems)  # before the model: a reward that cannot judge fails now
+                if generator is None and loaded is not None:
+                    generator = _in_memory_generator(loaded, settings, stack)
+                if generator is None:
+                    with _status(progress, f"Loading {settings.model} ({settings.backend}) ..."):
+                        generator = build_generator(
+                            settings.backend,
+                            settings.model,
+                            settings.sampling(),
+                            batch_size=settings.batch_size,
+                            dtype=settings.dtype,
+                            device=settings.device or shard.default_device(),
+                        )
+                    stack.callback(generator.close)
+                sample_values = SampleValues.start(settings, generator, stack) if settings.values_on else None
+                total, already = len(mine) * n, len(mine) * n - len(missing)
+                bar = stack.enter_context(_progress(progress and shard.is_main, benchmark, total=total, done=already))
+                by_id = {p.id: p for p in problems}
+                for batch, seconds in _timed(generator.generate(requests)):
+                    generation_seconds += seconds
+                    rows = judge_batch(reward, batch, by_id, template, benchmark)
+                    if sample_values is not None:
+                        sample_values.annotate(rows, batch)
+                    sink.append(rows)
+                    done.update({(row["problem_id"], row["sample_index"]): row for row in rows})
+                    bar(len(rows), sum(row["num_tokens"] for row in rows))
+                    if on_batch is not None:
+                        on_batch(rows)
 
-            shard.barrier()  # every process has written its samples
-            if not shard.is_main:
-                shard.barrier()  # process 0 writes results.json
-                return EvalResult(output_dir=store.directory, results=store.read_results(), rows=[])
-            done.update(store.merge_shards())
-            rows = [done[(p.id, i)] for p in problems for i in range(n)]
-            generated = sum((p.id, i) not in resumed for p in problems for i in range(n))
-            results = summarize(settings, benchmark, problems, rows, model_path=model_id)
-            results["chat_template"] = uses_chat_template(tokenizer)
-            results["timing"] = {
-                "seconds": round(time.perf_counter() - started, 3),
-                "generation_seconds": round(generation_seconds, 3),
-                "samples_generated": generated,
-                "samples_resumed": len(rows) - generated,
-                # all processes generate side by side, so their samples over process 0's generation time
-                "samples_per_second": round(generated / generation_seconds, 3) if generation_seconds else None,
-                "processes": shard.world,
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            store.write_results(results)
-            shard.barrier()
-            return EvalResult(output_dir=store.directory, results=results, rows=rows)
+        shard.barrier()  # every process has written its samples
+        if not shard.is_main:
+            shard.barrier()  # process 0 writes results.json
+            return EvalResult(output_dir=store.directory, results=store.read_results(), rows=[])
+        done.update(store.merge_shards())
+        rows = [done[(p.id, i)] for p in problems for i in range(n)]
+        generated = sum((p.id, i) not in resumed for p in problems for i in range(n))
+        results = summarize(settings, benchmark, problems, rows, model_path=model_id)
+        results["chat_template"] = uses_chat_template(tokenizer)
+        results["timing"] = {
+            "seconds": round(time.perf_counter() - started, 3),
+            "generation_seconds": round(generation_seconds, 3),
+            "samples_generated": generated,
+            "samples_resumed": len(rows) - generated,
+            # all processes generate side by side, so their samples over process 0's generation time
+            "samples_per_second": round(generated / generation_seconds, 3) if generation_seconds else None,
+            "processes": shard.world,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        store.write_results(results)
+        shard.barrier()
+        return EvalResult(output_dir=store.directory, results=results, rows=rows)
 
 
 def _timed(batches: Iterator[list[Completion]]) -> Iterator[tuple[list[Completion], float]]:
