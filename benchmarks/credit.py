@@ -119,7 +119,7 @@ def main() -> int:
 
         base = recipe_of(names[0], rates[0])
         seeds = parse_seeds(args.seeds, base.training.seed)
-        tuning_seeds = parse_seeds(args.tuning_seeds, 100)
+        tuning_seeds = parse_seeds(args.tuning_seeds, base=None)
         if set(seeds) & set(tuning_seeds):
             raise GnivoError(f"--seeds and --tuning-seeds share {sorted(set(seeds) & set(tuning_seeds))}")
         sweep = {

@@ -26,11 +26,14 @@ def parse_algorithms(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def parse_seeds(text: str, base: int) -> list[int]:
-    """`3` -> three seeds from the recipe's `training.seed` on; `0,5,7` -> exactly those."""
+def parse_seeds(text: str, base: int | None) -> list[int]:
+    """`3` -> three seeds from the recipe's `training.seed` (`base`) on; `0,5,7` -> exactly those.
+
+    With `base=None` the text is always a list, so `100` is the one seed 100 (the benchmarks' tuning seeds).
+    """
     text = text.strip()
     try:
-        if "," in text:
+        if "," in text or base is None:
             seeds = [int(part) for part in text.split(",") if part.strip()]
         else:
             count = int(text)

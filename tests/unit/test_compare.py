@@ -42,6 +42,7 @@ def test_parse_algorithms_keeps_order_and_names_the_typo():
 def test_parse_seeds_counts_from_the_recipe_seed_or_takes_a_list():
     assert parse_seeds("3", base=10) == [10, 11, 12]
     assert parse_seeds("0,5,5,7", base=10) == [0, 5, 7]
+    assert parse_seeds("100", base=None) == [100]  # a tuning seed, not a hundred of them
     for bad in ("0", "three", "1,x"):
         with pytest.raises(GnivoError, match="--seeds"):
             parse_seeds(bad, base=0)
