@@ -37,7 +37,7 @@ class FormatReward(Reward):
             try:
                 re.compile(self.pattern)
             except re.error as error:
-                return [f"parameter 'pattern' is not a regular expression: {error} in {self.pattern!r}"]
+                return [f"parameter 'pattern' is not a regular expression: {error} in the pattern {self.pattern}"]
             return []
 
     params: Params

@@ -49,3 +49,9 @@ def test_found_by_name_with_recipe_params():
     reward = load_reward("format", {"pattern": BOX, "score": 0.5})
     assert reward.name == "format"
     assert reward([None, None], ["\\boxed{1}", "1"]) == [0.5, 0.0]
+
+
+def test_a_bad_pattern_is_quoted_as_written_not_with_doubled_backslashes():
+    with pytest.raises(GnivoError) as raised:
+        load_reward("format", {"pattern": "\\boxed{("})
+    assert "in the pattern \\boxed{(" in str(raised.value)
