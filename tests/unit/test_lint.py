@@ -1,0 +1,29 @@
+"""The code passes ruff, at the version the dev extra pins, so style is checked where the suite runs (CI too)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ruff(*args: str) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if executable is None:
+        pytest.skip("ruff is not installed: pip install -e '.[dev]'")
+    return subprocess.run([executable, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def test_ruff_finds_no_lint_errors():
+    result = ruff("check", "--quiet", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_code_is_ruff_formatted():
+    result = ruff("format", "--check", "--quiet", ".")
+    assert result.returncode == 0, "ruff format would change:\n" + result.stdout + result.stderr
