@@ -164,6 +164,20 @@ def test_uniform_rewards_give_zero_gradient(prefix):
     assert theta.grad.abs().max().item() == 0.0
 
 
+def test_uniform_rewards_off_policy_pull_the_group_back_together():
+    """On a later pass (pi_theta != pi_old) a group of equal rewards is not signal-free: its target is uniform,
+    so the loss pulls the members' log-ratios toward each other (GRPO's zero advantage gives no gradient)."""
+    theta = torch.zeros(4, 1, requires_grad=True)
+    old = torch.tensor([[0.0], [0.0], [0.0], [0.0]])
+    moved = torch.tensor([[0.6], [0.0], [0.0], [-0.3]])  # what an update between passes did to the logps
+    loss = gnivo_loss(theta + moved, old, torch.ones(4, 1), torch.zeros(4), group_size=4, alpha=0.2)
+    loss.backward()
+    assert loss.item() > math.log(4)
+    gradient = theta.grad.view(-1)
+    assert gradient[0] > 0 > gradient[3]  # descent lowers the raised response and raises the lowered one
+    assert gradient.sum().item() == pytest.approx(0.0, abs=1e-7)  # only differences within the group count
+
+
 @pytest.mark.parametrize("prefix", ["all", "final"])
 def test_padding_never_counts(prefix):
     torch.manual_seed(4)
