@@ -72,10 +72,11 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
+    batches = args.batches or base.training.max_steps
+
     def recipe_at(n: int, rate: float):
-        steps = (args.batches or base.training.max_steps) * n
         return base.with_overrides(
-            [f"algorithm.num_iterations={n}", f"training.max_steps={steps}", f"training.learning_rate={rate}"]
+            [f"algorithm.num_iterations={n}", f"training.max_steps={batches * n}", f"training.learning_rate={rate}"]
         )
 
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -129,7 +130,7 @@ def main() -> int:
     relative = args.recipe.relative_to(REPO) if args.recipe.is_relative_to(REPO) else args.recipe
     print(f"- recipe: {relative}" + (f" with {' '.join(args.overrides)}" if args.overrides else ""))
     print(
-        f"- budget: {args.batches or base.training.max_steps} generated batches of "
+        f"- budget: {batches} generated batches of "
         f"{base.training.per_device_batch_size} per run "
         f"(max_steps x N at N passes); rates tried: {', '.join(f'{r:g}' for r in rates)} on tuning seeds "
         f"{', '.join(map(str, tuning_seeds))}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def ruff(*args: str) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    if executable is None:
+    # The ruff of this interpreter's environment, the pinned one, never another on PATH.
+    if importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff is not installed: pip install -e '.[dev]'")
-    return subprocess.run([executable, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def test_ruff_finds_no_lint_errors():
