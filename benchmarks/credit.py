@@ -50,6 +50,7 @@ from benchmarks.credit_runs import (  # noqa: E402
     task_shape,
     train_all,
 )
+from benchmarks.grid_args import exit_with  # noqa: E402
 
 #: label -> (algorithm, recipe overrides). `final` ignores `unit` (one prefix point: the whole response).
 VARIANTS: dict[str, tuple[str, list[str]]] = {
@@ -119,7 +120,7 @@ def main() -> int:
 
         base = recipe_of(names[0], rates[0])
         seeds = parse_seeds(args.seeds, base.training.seed)
-        tuning_seeds = parse_seeds(args.tuning_seeds, base=None)
+        tuning_seeds = parse_seeds(args.tuning_seeds, base=None, flag="--tuning-seeds")
         if set(seeds) & set(tuning_seeds):
             raise GnivoError(f"--seeds and --tuning-seeds share {sorted(set(seeds) & set(tuning_seeds))}")
         sweep = {
@@ -292,4 +293,4 @@ def write_manifest(path: Path, plans: dict, tuned: dict, model_dir: Path, refere
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

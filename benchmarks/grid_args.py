@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,3 +34,16 @@ def load_grid(args: argparse.Namespace) -> tuple[Any, list[str], list[int]]:
     if args.fresh and args.output_dir.exists():
         shutil.rmtree(args.output_dir)
     return base, algorithms, seeds
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """Run a grid script's main: a GnivoError raised on the way (a run dir trained with another recipe) is one
+    line and exit code 1, as in the CLI, not a traceback after hours of finished runs."""
+    from gnivo_cli.errors import GnivoError
+
+    try:
+        code = main()
+    except GnivoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        code = 1
+    sys.exit(code)

@@ -16,7 +16,7 @@ sees the same number of samples. Finished runs are reused (an interrupted comman
 OUTPUT_DIR/{tuning/lr-X,grid}/iters-N/.
 
 Usage:
-    GNIVO_CACHE=/tmp/gcache OMP_NUM_THREADS=1 python benchmarks/offpolicy.py        # the whole measurement, ~2.3 h
+    GNIVO_CACHE=/tmp/gcache OMP_NUM_THREADS=1 python benchmarks/offpolicy.py        # the whole measurement, ~2.6 h
     python benchmarks/offpolicy.py --iterations 1 --algorithms gnivo,grpo --rates 1 --tuning-seeds 100 \\
         --seeds 0,1 --batches 2                                                        # a smoke run
 
@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from grid_args import REPO, grid_parser
+from grid_args import REPO, exit_with, grid_parser
 
 ALGORITHMS_AT = {1: "gnivo,grpo", 2: "gnivo,grpo,grpo-noclip"}
 
@@ -42,7 +42,7 @@ def main() -> int:
     parser = grid_parser(__doc__.splitlines()[0], algorithms="", output_dir="benchmark-offpolicy")
     parser.set_defaults(seeds="0,1,2,3,4")
     parser.add_argument("--iterations", default="1,2")
-    parser.add_argument("--rates", default="1,2", help="multiples of the recipe's learning rate to try")
+    parser.add_argument("--rates", default="0.5,1,2", help="multiples of the recipe's learning rate to try")
     parser.add_argument("--batches", type=int, default=24, help="generated batches per run (0: the recipe's)")
     parser.add_argument("--tuning-seeds", default="100")
     parser.add_argument("--threshold", type=float, default=0.5, help="the reward samples-to-threshold counts to")
@@ -65,7 +65,7 @@ def main() -> int:
         ]
         multiples = [float(item) for item in args.rates.split(",")]
         seeds = parse_seeds(args.seeds, base.training.seed)
-        tuning_seeds = parse_seeds(args.tuning_seeds, base=None)
+        tuning_seeds = parse_seeds(args.tuning_seeds, base=None, flag="--tuning-seeds")
         if set(seeds) & set(tuning_seeds):
             raise GnivoError(f"--seeds and --tuning-seeds share {sorted(set(seeds) & set(tuning_seeds))}")
     except (GnivoError, ValueError) as error:
@@ -160,4 +160,4 @@ def train_runs(runs, jobs: int) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

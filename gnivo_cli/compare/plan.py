@@ -26,10 +26,11 @@ def parse_algorithms(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def parse_seeds(text: str, base: int | None) -> list[int]:
+def parse_seeds(text: str, base: int | None, flag: str = "--seeds") -> list[int]:
     """`3` -> three seeds from the recipe's `training.seed` (`base`) on; `0,5,7` -> exactly those.
 
     With `base=None` the text is always a list, so `100` is the one seed 100 (the benchmarks' tuning seeds).
+    Errors name `flag`, the option the text came from.
     """
     text = text.strip()
     try:
@@ -38,12 +39,12 @@ def parse_seeds(text: str, base: int | None) -> list[int]:
         else:
             count = int(text)
             if count < 1:
-                raise GnivoError(f"--seeds: need at least one seed, got {count}")
+                raise GnivoError(f"{flag}: need at least one seed, got {count}")
             seeds = list(range(base, base + count))
     except ValueError:
-        raise GnivoError(f"--seeds: expected a count (3) or a comma-separated list (0,1,2), got {text!r}") from None
+        raise GnivoError(f"{flag}: expected a count (3) or a comma-separated list (0,1,2), got {text!r}") from None
     if not seeds:
-        raise GnivoError("--seeds: need at least one seed")
+        raise GnivoError(f"{flag}: need at least one seed")
     return list(dict.fromkeys(seeds))
 
 

@@ -46,6 +46,8 @@ def test_parse_seeds_counts_from_the_recipe_seed_or_takes_a_list():
     for bad in ("0", "three", "1,x"):
         with pytest.raises(GnivoError, match="--seeds"):
             parse_seeds(bad, base=0)
+    with pytest.raises(GnivoError, match=r"^--tuning-seeds: expected"):
+        parse_seeds("1,x", base=None, flag="--tuning-seeds")
 
 
 def test_each_algorithm_gets_a_valid_recipe_with_the_same_budget(base, tmp_path):
