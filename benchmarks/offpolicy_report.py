@@ -63,16 +63,35 @@ def print_report(comparison, sweep_rows, chosen, settings, threshold: float, smo
                 s = stats.get(f"{name} x{n}")
                 if s is None or base is None or name == baseline or (baseline, name) == ("grpo-noclip", "grpo"):
                     continue
-                cells = [
-                    _diff(paired_difference(s.final_rewards, base.final_rewards)),
-                    _diff(paired_difference(s.reward_aucs, base.reward_aucs)),
-                    _diff(
-                        reached_difference(s.samples_to_threshold_by_seed, base.samples_to_threshold_by_seed),
-                        digits=0,
-                        higher_is_better=False,
-                    ),
-                ]
-                print(f"| {s.algorithm} | " + " | ".join(cells) + " |")
+                print(f"| {s.algorithm} | " + " | ".join(_difference_cells(s, base)) + " |")
+
+    _print_passes_against_one(stats, settings, threshold)
+
+
+def _print_passes_against_one(stats, settings, threshold: float) -> None:
+    """Each algorithm at N passes against itself at one: does reusing a batch help it at all?"""
+    pairs = [(name, n) for name, n in settings if n > 1 and (name, 1) in settings]
+    if not pairs:
+        return
+    print("\n### More passes against one, per algorithm (paired by seed: mean [95 % t interval] verdict)\n")
+    print(f"| setting − same at x1 | final reward | mean reward over training | samples to reward {threshold:g} |")
+    print("|---|---|---|---|")
+    for name, n in pairs:
+        s, one = stats.get(f"{name} x{n}"), stats.get(f"{name} x1")
+        if s is not None and one is not None:
+            print(f"| {s.algorithm} − {one.algorithm} | " + " | ".join(_difference_cells(s, one)) + " |")
+
+
+def _difference_cells(s, base) -> list[str]:
+    return [
+        _diff(paired_difference(s.final_rewards, base.final_rewards)),
+        _diff(paired_difference(s.reward_aucs, base.reward_aucs)),
+        _diff(
+            reached_difference(s.samples_to_threshold_by_seed, base.samples_to_threshold_by_seed),
+            digits=0,
+            higher_is_better=False,
+        ),
+    ]
 
 
 def _diff(found, digits: int = 3, *, higher_is_better: bool = True) -> str:

@@ -41,3 +41,18 @@ def test_the_report_pairs_each_setting_with_grpo_at_the_same_passes(tmp_path, ca
     noclip = next(line for line in against_grpo.splitlines() if line.startswith("| grpo-noclip x2"))
     assert noclip.split(" | ")[1].endswith("level")  # +0.3, -0.05, 0: the interval holds 0
     assert "Differences against grpo-noclip x2" in out
+
+
+def test_the_report_sets_each_algorithm_at_two_passes_against_itself_at_one(tmp_path, capsys):
+    labelled = [
+        *runs(tmp_path, "grpo x1", {0: 0.0, 1: 0.05, 2: 0.1}),
+        *runs(tmp_path, "gnivo x2", {0: 0.0, 1: 0.05, 2: 0.1}),
+        *runs(tmp_path, "grpo x2", {0: 0.1, 1: 0.15, 2: 0.2}),
+    ]
+    settings = [("grpo", 1), ("gnivo", 2), ("grpo", 2)]
+    comparison = compare_runs(labelled, threshold=0.5, window=1, order=[f"{a} x{n}" for a, n in settings])
+    print_report(comparison, [], {setting: 1e-4 for setting in settings}, settings, 0.5, 1)
+    passes = capsys.readouterr().out.split("### More passes against one")[1]
+    rows = passes.split("|---|---|---|---|\n")[1].split("\n\n")[0].splitlines()
+    assert [row.split(" | ")[0] for row in rows] == ["| grpo x2 − grpo x1"]  # gnivo has no one-pass runs here
+    assert rows[0].split(" | ")[1].startswith("+0.100") and rows[0].split(" | ")[1].endswith("ahead")
