@@ -74,7 +74,10 @@ def _print_passes_against_one(stats, settings, threshold: float) -> None:
     if not pairs:
         return
     print("\n### More passes against one, per algorithm (paired by seed: mean [95 % t interval] verdict)\n")
-    print(f"| setting − same at x1 | final reward | mean reward over training | samples to reward {threshold:g} |")
+    print(
+        f"| setting − same at x1 | final reward | mean reward over training | samples to reward {threshold:g} "
+        "(lower is better) |"
+    )
     print("|---|---|---|---|")
     for name, n in pairs:
         s, one = stats.get(f"{name} x{n}"), stats.get(f"{name} x1")

@@ -74,7 +74,8 @@ def launch_subprocess(run: PlannedRun, resume: bool) -> None:
             )
         )
         code = subprocess.call(
-            [sys.executable, "-c", "from gnivo_cli.compare.grid import _child_main; _child_main()", str(payload)]
+            [sys.executable, "-c", "from gnivo_cli.compare.grid import _child_main; _child_main()", str(payload)],
+            stdout=2,  # fd 2: libraries that log to stdout (deepspeed) stay out of the parent's printed report
         )
         if code == 130:
             raise KeyboardInterrupt

@@ -142,6 +142,7 @@ def test_compare_for_real_on_a_tiny_model(tmp_path, tiny_model_dir):
     env = {**os.environ, "COLUMNS": "200"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("2 runs in "), done.stdout[:300]  # the children's output went to stderr
     for name in ("gnivo", "grpo"):
         run = out / name / "seed-0"
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
