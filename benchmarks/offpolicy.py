@@ -135,7 +135,7 @@ def main() -> int:
         f"(max_steps x N at N passes); rates tried: {', '.join(f'{r:g}' for r in rates)} on tuning seeds "
         f"{', '.join(map(str, tuning_seeds))}"
     )
-    print_report(comparison, sweep_rows, chosen, settings, args.threshold, args.smooth)
+    print_report(comparison, sweep_rows, chosen, settings, args.threshold, args.smooth, runs=labelled)
     print(f"\n![learning curves]({figure})\n\n![one panel per algorithm]({by_algorithm})")
     for failure in failures:
         print(f"\nfailed: {failure}")

@@ -5,10 +5,12 @@ Spreads and intervals come from gnivo_cli/compare/statistics.py (the functions `
 
 from __future__ import annotations
 
+from gnivo_cli.compare.curves import final_reward
 from gnivo_cli.compare.statistics import paired_difference, reached_difference, reached_summary, spread
 
 
-def print_report(comparison, sweep_rows, chosen, settings, threshold: float, smooth: int) -> None:
+def print_report(comparison, sweep_rows, chosen, settings, threshold: float, smooth: int, runs=()) -> None:
+    """The tables, in order; `runs` (the grid's runs, labelled as the comparison) adds one row per run."""
     stats = {s.algorithm: s for s in comparison.stats}
     print("\n### Learning-rate tuning (mean reward over training per tuning seed; * = chosen)\n")
     print("| setting | lr | mean reward over training | final reward |")
@@ -66,6 +68,32 @@ def print_report(comparison, sweep_rows, chosen, settings, threshold: float, smo
                 print(f"| {s.algorithm} | " + " | ".join(_difference_cells(s, base)) + " |")
 
     _print_passes_against_one(stats, settings, threshold)
+    if runs:
+        _print_each_run(runs, [f"{name} x{n}" for name, n in settings])
+
+
+def _print_each_run(runs, labels: list[str]) -> None:
+    """Where each run ended: a mean ± std over seeds hides whether a setting is stuck on some seeds (at a
+    partial credit, or never rewarded at all: every group's rewards equal) or merely slower on all."""
+    print("\n### Each run: where it ended\n")
+    print(
+        "| setting | seed | final reward | boxed and correct (last quarter) | groups with equal rewards (whole run) |"
+    )
+    print("|---|---|---|---|---|")
+    for run in sorted(runs, key=lambda run: (labels.index(run.algorithm), run.seed)):
+        cells = [final_reward(run), final_reward(run, "boxed_correct_share"), _mean(run, "frac_uniform_groups")]
+        shown = " | ".join("-" if value is None else f"{value:.2f}" for value in cells)
+        print(f"| {run.algorithm} | {run.seed} | {shown} |")
+    print(
+        "\n- boxed and correct: the share of completions with a boxed, correct answer (the math reward's "
+        "`boxed_correct_share`); groups with equal rewards: the share of groups whose K rewards were all the "
+        "same, where GRPO's advantage is 0 (docs/algorithm.md: GN-IVO's is not, from the second pass on)."
+    )
+
+
+def _mean(run, key: str) -> float | None:
+    _, values = run.series(key)
+    return float(values.mean()) if values.size else None
 
 
 def _print_passes_against_one(stats, settings, threshold: float) -> None:

@@ -56,3 +56,15 @@ def test_the_report_sets_each_algorithm_at_two_passes_against_itself_at_one(tmp_
     rows = passes.split("|---|---|---|---|\n")[1].split("\n\n")[0].splitlines()
     assert [row.split(" | ")[0] for row in rows] == ["| grpo x2 − grpo x1"]  # gnivo has no one-pass runs here
     assert rows[0].split(" | ")[1].startswith("+0.100") and rows[0].split(" | ")[1].endswith("ahead")
+
+
+def test_the_report_lists_each_run_in_setting_order(tmp_path, capsys):
+    labelled = [*runs(tmp_path, "grpo x1", {1: 0.0, 0: 0.1}), *runs(tmp_path, "gnivo x1", {0: 0.2})]
+    settings = [("gnivo", 1), ("grpo", 1)]
+    comparison = compare_runs(labelled, threshold=0.5, window=1, order=[f"{a} x{n}" for a, n in settings])
+    print_report(comparison, [], {setting: 1e-4 for setting in settings}, settings, 0.5, 1, runs=labelled)
+    table = capsys.readouterr().out.split("### Each run")[1].split("|---|---|---|---|---|\n")[1].split("\n\n")[0]
+    rows = [line.split(" | ") for line in table.splitlines()]
+    assert [(row[0], row[1]) for row in rows] == [("| gnivo x1", "0"), ("| grpo x1", "0"), ("| grpo x1", "1")]
+    # final reward: the last 2 of 8 steps, min(1, 0.1 * step + offset) at steps 6, 7
+    assert [row[2] for row in rows] == ["0.85", "0.75", "0.65"]
