@@ -186,7 +186,8 @@ def test_the_training_process_trains_the_run_recipe(base, tmp_path, monkeypatch)
         gnivo_cli.training.train, "train", lambda recipe, resume=False, console=None: calls.append((recipe, resume))
     )
 
-    def child(command):
+    def child(command, stdout=None):
+        assert stdout == 2  # the child's own prints go to stderr, out of a report printed on stdout
         monkeypatch.setattr(sys, "argv", ["-c", command[-1]])
         grid._child_main()
         return 0
