@@ -16,7 +16,7 @@ sees the same number of samples. Finished runs are reused (an interrupted comman
 OUTPUT_DIR/{tuning/lr-X,grid}/iters-N/.
 
 Usage:
-    GNIVO_CACHE=/tmp/gcache OMP_NUM_THREADS=1 python benchmarks/offpolicy.py        # the whole measurement, ~2.6 h
+    GNIVO_CACHE=/tmp/gcache OMP_NUM_THREADS=1 python benchmarks/offpolicy.py        # the whole measurement, ~2.7 h
     python benchmarks/offpolicy.py --iterations 1 --algorithms gnivo,grpo --rates 1 --tuning-seeds 100 \\
         --seeds 0,1 --batches 2                                                        # a smoke run
 
