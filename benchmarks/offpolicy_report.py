@@ -69,21 +69,23 @@ def print_report(comparison, sweep_rows, chosen, settings, threshold: float, smo
 
     _print_passes_against_one(stats, settings, threshold)
     if runs:
-        _print_each_run(runs, [f"{name} x{n}" for name, n in settings])
+        _print_each_run(runs, [f"{name} x{n}" for name, n in settings], stats, threshold)
 
 
-def _print_each_run(runs, labels: list[str]) -> None:
+def _print_each_run(runs, labels: list[str], stats, threshold: float) -> None:
     """Where each run ended: a mean ± std over seeds hides whether a setting is stuck on some seeds (at a
     partial credit, or never rewarded at all: every group's rewards equal) or merely slower on all."""
     print("\n### Each run: where it ended\n")
     print(
-        "| setting | seed | final reward | boxed and correct (last quarter) | groups with equal rewards (whole run) |"
+        f"| setting | seed | final reward | boxed and correct (last quarter) | groups with equal rewards (whole run) "
+        f"| samples to reward {threshold:g} |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for run in sorted(runs, key=lambda run: (labels.index(run.algorithm), run.seed)):
         cells = [final_reward(run), final_reward(run, "boxed_correct_share"), _mean(run, "frac_uniform_groups")]
         shown = " | ".join("-" if value is None else f"{value:.2f}" for value in cells)
-        print(f"| {run.algorithm} | {run.seed} | {shown} |")
+        reached = stats[run.algorithm].samples_to_threshold_by_seed.get(run.seed)
+        print(f"| {run.algorithm} | {run.seed} | {shown} | {'not reached' if reached is None else f'{reached:.0f}'} |")
     print(
         "\n- boxed and correct: the share of completions with a boxed, correct answer (the math reward's "
         "`boxed_correct_share`); groups with equal rewards: the share of groups whose K rewards were all the "
